@@ -1,0 +1,5 @@
+"""HTTP routes of alignment projects."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

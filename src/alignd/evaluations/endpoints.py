@@ -1,0 +1,5 @@
+"""HTTP routes of this resource."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

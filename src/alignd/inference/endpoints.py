@@ -1,0 +1,6 @@
+"""HTTP routes of this resource."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
+openai_router = APIRouter()

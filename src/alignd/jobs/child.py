@@ -1,0 +1,34 @@
+"""Entry point of the child process that runs one job's body."""
+
+import os
+import traceback
+
+from alignd.config import Settings
+from alignd.db.engine import dispose_engines, session_scope
+from alignd.jobs.models import JobStatus
+from alignd.jobs.registry import runner_for
+from alignd.jobs.repository import JobRepository
+from alignd.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def run_job_in_child(settings_json: str, job_id: str, kind: str) -> None:
+    """Run the job body; record SUCCEEDED or FAILED on the job. Killing this process is a valid stop."""
+    settings = Settings.model_validate_json(settings_json)
+    configure_logging(settings.log_level, settings.log_json)
+    # Connections inherited through fork must not be shared with the parent.
+    dispose_engines()
+    log.info("job.child_started", job_id=job_id, kind=kind, pid=os.getpid())
+    try:
+        runner_for(kind)(settings, job_id)
+    except Exception as exc:  # noqa: BLE001 - any failure of the body fails the job
+        message = f"{type(exc).__name__}: {exc}"
+        log.error("job.failed", job_id=job_id, kind=kind, error=message, traceback=traceback.format_exc())
+        with session_scope(settings) as session:
+            JobRepository(session).finish(job_id, JobStatus.FAILED, message)
+        raise SystemExit(1) from None
+
+    with session_scope(settings) as session:
+        JobRepository(session).finish(job_id, JobStatus.SUCCEEDED)
+    log.info("job.child_finished", job_id=job_id, kind=kind)

@@ -1,0 +1,25 @@
+"""What a running alignd process holds: settings, database, job backend and serving engine."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from alignd.config import Settings
+
+if TYPE_CHECKING:
+    from alignd.jobs.backend import JobBackend
+    from alignd.serving.engine import ServingEngine
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    jobs: "JobBackend"
+    engine: "ServingEngine"
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
