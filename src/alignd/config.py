@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     )
     artifact_url: Path | None = Field(
         default=None,
-        description="Folder for project artifacts, shared by every node in a cluster. Default: home/artifacts.",
+        description=(
+            "Folder for project artifacts and uploaded documents, shared by every node in a cluster. "
+            "Default: home/artifacts, with documents in home/documents."
+        ),
     )
     job_backend: str = Field(
         default="embedded",
@@ -45,6 +48,27 @@ class Settings(BaseSettings):
     )
     job_stop_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Seconds a delete waits for a running job to stop."
+    )
+    celery_queue: str = Field(
+        default="alignd",
+        min_length=1,
+        description="Celery queue that API nodes send jobs to and that 'alignd worker' consumes by default.",
+    )
+    model_sync_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds between passes in which an API node loads and unloads adapters so that its serving "
+            "engine holds exactly the models deployed in the database. Runs only when job_backend is 'celery'."
+        ),
+    )
+    model_task_timeout_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description=(
+            "Seconds after which a deploy or undeploy that is still in progress counts as interrupted, because "
+            "its node died; the model then returns to UNDEPLOYED. Used when job_backend is 'celery'."
+        ),
     )
     max_upload_bytes: int = Field(
         default=100 * 1024 * 1024, gt=0, description="Largest accepted document file, in bytes."
@@ -69,6 +93,44 @@ class Settings(BaseSettings):
     teacher_api_key: str | None = Field(default=None, description="API key sent to the teacher endpoint.")
     log_level: str = Field(default="INFO", description="Lowest level of log lines written.")
     log_json: bool = Field(default=False, description="Write log lines as JSON instead of key=value text.")
+    eval_similarity_weight: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Weight of semantic similarity in an evaluation answer's score, from 0 to 1; token F1 gets the rest."
+        ),
+    )
+    eval_accuracy_threshold: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Lowest answer score, from 0 to 1, at which an evaluation counts the answer as correct.",
+    )
+    eval_domain_threshold: float = Field(
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "Cosine similarity, from -1 to 1, that an answer must reach with at least one chunk of the "
+            "source documents; an answer below it counts as a domain violation."
+        ),
+    )
+    eval_max_tokens: int = Field(
+        default=128, ge=1, description="Largest number of tokens a model may generate for one benchmark answer."
+    )
+    judge_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of an OpenAI-compatible chat endpoint that grades evaluation answers (the llm_judge "
+            "metric). Unset: no judge."
+        ),
+    )
+    judge_model: str | None = Field(default=None, description="Model name sent to the judge endpoint.")
+    judge_api_key: str | None = Field(default=None, description="API key sent to the judge endpoint.")
+    judge_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for one answer of the judge endpoint."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -89,6 +151,9 @@ class Settings(BaseSettings):
 
     @property
     def documents_dir(self) -> Path:
+        # With a shared artifact folder, every node must read the documents that any node stored.
+        if self.artifact_url is not None:
+            return self.artifacts_dir / "documents"
         return self.home_dir / "documents"
 
     @property

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alignd.config import Settings
 
 if TYPE_CHECKING:
+    from alignd.deployments.reconcile import ModelSync
     from alignd.jobs.backend import JobBackend
     from alignd.serving.engine import ServingEngine
 
@@ -19,6 +20,8 @@ class Runtime:
     session_factory: sessionmaker[Session]
     jobs: "JobBackend"
     engine: "ServingEngine"
+    # Multi-node mode only: the loop that loads the models other nodes deployed.
+    model_sync: "ModelSync | None" = None
 
 
 def get_runtime(request: Request) -> Runtime:

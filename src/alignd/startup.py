@@ -23,6 +23,7 @@ def build_job_backend(settings: Settings) -> JobBackend:
 
 def start_runtime(settings: Settings) -> Runtime:
     from alignd.alignments.purge import finish_pending_deletes
+    from alignd.deployments.reconcile import start_model_sync
     from alignd.deployments.service import restore_deployments
     from alignd.serving.factory import build_engine
 
@@ -36,10 +37,13 @@ def start_runtime(settings: Settings) -> Runtime:
     finish_pending_deletes(settings)
     recover_interrupted_jobs(settings)
     restore_deployments(runtime)
+    runtime.model_sync = start_model_sync(runtime)
     jobs.start()
     return runtime
 
 
 def stop_runtime(runtime: Runtime) -> None:
+    if runtime.model_sync is not None:
+        runtime.model_sync.stop()
     runtime.jobs.shutdown()
     runtime.engine.shutdown()

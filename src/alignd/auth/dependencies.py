@@ -3,15 +3,14 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from alignd.auth.models import User
 from alignd.auth.service import authenticate
-from alignd.db.dependencies import get_session
+from alignd.db.dependencies import DbSession
 from alignd.errors import Unauthorized
 
 
-def current_user(request: Request, session: Annotated[Session, Depends(get_session)]) -> User:
+def current_user(request: Request, session: DbSession) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -19,4 +19,6 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function" commits when the route function returns, before the response is sent, so a
+# client never reads a state older than the answer it just got.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]

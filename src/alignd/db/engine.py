@@ -37,10 +37,14 @@ def get_engine(settings: Settings) -> Engine:
     return engine
 
 
-def dispose_engines() -> None:
-    """Close every pooled connection, as a forked or spawned child must before it uses the database."""
+def dispose_engines(close: bool = True) -> None:
+    """Close every pooled connection, as a forked or spawned child must before it uses the database.
+
+    A process forked from one that still uses the database passes ``close=False``: the pooled
+    connections belong to the parent, and closing them in the child would end the parent's sessions.
+    """
     for engine in _engines.values():
-        engine.dispose()
+        engine.dispose(close=close)
     _engines.clear()
 
 

@@ -1,12 +1,25 @@
 """Uploaded documents and their upload tasks."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alignd.db.base import Base, TimestampMixin, UTCDateTime
 from alignd.timeutil import utcnow
+
+
+class DocumentStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class UploadStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
 
 
 class Document(TimestampMixin, Base):

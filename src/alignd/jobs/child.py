@@ -1,6 +1,8 @@
 """Entry point of the child process that runs one job's body."""
 
 import os
+import threading
+import time
 import traceback
 
 from alignd.config import Settings
@@ -13,8 +15,21 @@ from alignd.logging import configure_logging, get_logger
 log = get_logger(__name__)
 
 
-def run_job_in_child(settings_json: str, job_id: str, kind: str) -> None:
+def _exit_when_orphaned(supervisor_pid: int) -> None:
+    """End this process once its supervisor is gone, so no orphan keeps writing files."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(supervisor_pid, 0)
+        except ProcessLookupError:
+            os._exit(3)
+        except PermissionError:
+            pass
+
+
+def run_job_in_child(settings_json: str, job_id: str, kind: str, supervisor_pid: int) -> None:
     """Run the job body; record SUCCEEDED or FAILED on the job. Killing this process is a valid stop."""
+    threading.Thread(target=_exit_when_orphaned, args=(supervisor_pid,), daemon=True).start()
     settings = Settings.model_validate_json(settings_json)
     configure_logging(settings.log_level, settings.log_json)
     # Connections inherited through fork must not be shared with the parent.

@@ -67,7 +67,7 @@ def supervise_job(settings: Settings, job_id: str) -> str:
     from alignd.jobs.child import run_job_in_child
 
     process = _mp_context().Process(
-        target=run_job_in_child, args=(settings.model_dump_json(), job_id, kind), daemon=False
+        target=run_job_in_child, args=(settings.model_dump_json(), job_id, kind, os.getpid()), daemon=False
     )
     process.start()
     log.info("job.started", job_id=job_id, kind=kind, target_id=target_id, pid=process.pid)

@@ -4,12 +4,19 @@ The job code in ``alignd.alignments.tasks`` calls ``run_alignment`` inside a chi
 and turns progress reports into database updates.
 """
 
+import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from alignd.config import Settings
+from alignd.logging import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -29,6 +36,8 @@ class AlignmentSpec:
     data_generator: str  # "extractive" or "teacher"
     # The project's folder: everything the pipeline writes goes below it.
     output_dir: Path
+    # Benchmark questions of the project: pairs asking any of them are left out of training.
+    exclude_questions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -51,6 +60,14 @@ class AlignmentResult:
     metrics: dict[str, Any] = field(default_factory=dict)  # train_loss, eval_loss_before, eval_loss_after
 
 
+class AlignmentStopped(Exception):
+    """Raised when ``should_stop()`` turned true; nothing more is written after it."""
+
+
+class EmptyDataset(ValueError):
+    """The documents gave no training example."""
+
+
 ProgressCallback = Callable[[TrainingProgress], None]
 StopCheck = Callable[[], bool]
 
@@ -58,4 +75,30 @@ StopCheck = Callable[[], bool]
 def run_alignment(
     settings: Settings, spec: AlignmentSpec, report: ProgressCallback, should_stop: StopCheck
 ) -> AlignmentResult:
-    raise NotImplementedError  # TODO: replaced by the training implementation.
+    """Build the training data from the documents, train a LoRA adapter and save it below ``spec.output_dir``.
+
+    Files of an earlier run in the same folder are replaced. Raises AlignmentStopped when
+    ``should_stop()`` turns true, checked between chunks and between training steps.
+    """
+    from alignd.training.phases import run_phases
+
+    with structlog.contextvars.bound_contextvars(alignment_id=spec.project_id):
+        started = time.monotonic()
+        log.info("training.started", base_model=spec.base_model, documents=len(spec.documents),
+                 data_generator=spec.data_generator)
+        result = run_phases(settings, spec, report, should_stop)
+        log.info("training.saved", adapter_dir=str(result.adapter_dir), seconds=round(time.monotonic() - started, 1))
+        return result
+
+
+OUTPUT_NAMES = ("dataset.jsonl", "validation.jsonl", "checkpoints", "adapter", "adapter.tmp")
+
+
+def clear_outputs(output_dir: Path) -> None:
+    """Remove what an earlier, interrupted run of the pipeline wrote, and nothing else."""
+    for name in OUTPUT_NAMES:
+        path = output_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()

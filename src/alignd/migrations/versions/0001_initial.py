@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 19:57:45.634645
+Create Date: 2026-12-04 20:09:56.658024
 """
 
 from alembic import op
@@ -77,6 +77,26 @@ def upgrade() -> None:
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_user_id'), ['user_id'], unique=False)
 
+    op.create_table('benchmarks',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('document_ids', sa.JSON(), nullable=False),
+    sa.Column('num_questions_requested', sa.Integer(), nullable=True),
+    sa.Column('data_generator', sa.String(length=32), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('start_time', alignd.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_time', alignd.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', alignd.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_benchmarks_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_benchmarks'))
+    )
+    with op.batch_alter_table('benchmarks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_benchmarks_user_id'), ['user_id'], unique=False)
+
     op.create_table('documents',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.String(length=40), nullable=False),
@@ -130,6 +150,62 @@ def upgrade() -> None:
     with op.batch_alter_table('upload_tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_upload_tasks_user_id'), ['user_id'], unique=False)
 
+    op.create_table('benchmark_questions',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('benchmark_id', sa.String(length=40), nullable=False),
+    sa.Column('question_num', sa.Integer(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('document_id', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['benchmark_id'], ['benchmarks.id'], name=op.f('fk_benchmark_questions_benchmark_id_benchmarks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_benchmark_questions')),
+    sa.UniqueConstraint('benchmark_id', 'question_num', name=op.f('uq_benchmark_questions_benchmark_id'))
+    )
+    with op.batch_alter_table('benchmark_questions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_benchmark_questions_benchmark_id'), ['benchmark_id'], unique=False)
+
+    op.create_table('conversation_messages',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('project_id', sa.String(length=40), nullable=False),
+    sa.Column('session_id', sa.String(length=200), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('created_at', alignd.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['alignment_projects.id'], name=op.f('fk_conversation_messages_project_id_alignment_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversation_messages'))
+    )
+    with op.batch_alter_table('conversation_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_conversation_messages_project_session', ['project_id', 'session_id', 'created_at'], unique=False)
+
+    op.create_table('evaluations',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('model_id', sa.String(length=300), nullable=False),
+    sa.Column('model_id_2', sa.String(length=300), nullable=True),
+    sa.Column('benchmark_id', sa.String(length=40), nullable=False),
+    sa.Column('project_id', sa.String(length=40), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('custom_metrics', sa.JSON(), nullable=False),
+    sa.Column('total_questions', sa.Integer(), nullable=False),
+    sa.Column('completed_questions', sa.Integer(), nullable=False),
+    sa.Column('answer_seconds', sa.Float(), nullable=False),
+    sa.Column('scoring', sa.JSON(), nullable=False),
+    sa.Column('metrics_1', sa.JSON(), nullable=True),
+    sa.Column('metrics_2', sa.JSON(), nullable=True),
+    sa.Column('started_at', alignd.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', alignd.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', alignd.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['alignment_projects.id'], name=op.f('fk_evaluations_project_id_alignment_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_evaluations_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluations'))
+    )
+    with op.batch_alter_table('evaluations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evaluations_benchmark_id'), ['benchmark_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evaluations_model_id'), ['model_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evaluations_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evaluations_user_id'), ['user_id'], unique=False)
+
     op.create_table('model_tasks',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('project_id', sa.String(length=40), nullable=False),
@@ -148,16 +224,52 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_model_tasks_model_id'), ['model_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_tasks_project_id'), ['project_id'], unique=False)
 
+    op.create_table('evaluation_answers',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('evaluation_id', sa.String(length=40), nullable=False),
+    sa.Column('slot', sa.Integer(), nullable=False),
+    sa.Column('question_num', sa.Integer(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('expected_answer', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('seconds', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['evaluation_id'], ['evaluations.id'], name=op.f('fk_evaluation_answers_evaluation_id_evaluations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation_answers')),
+    sa.UniqueConstraint('evaluation_id', 'slot', 'question_num', name=op.f('uq_evaluation_answers_evaluation_id'))
+    )
+    with op.batch_alter_table('evaluation_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evaluation_answers_evaluation_id'), ['evaluation_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('evaluation_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evaluation_answers_evaluation_id'))
+
+    op.drop_table('evaluation_answers')
     with op.batch_alter_table('model_tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_model_tasks_project_id'))
         batch_op.drop_index(batch_op.f('ix_model_tasks_model_id'))
 
     op.drop_table('model_tasks')
+    with op.batch_alter_table('evaluations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evaluations_user_id'))
+        batch_op.drop_index(batch_op.f('ix_evaluations_project_id'))
+        batch_op.drop_index(batch_op.f('ix_evaluations_model_id'))
+        batch_op.drop_index(batch_op.f('ix_evaluations_benchmark_id'))
+
+    op.drop_table('evaluations')
+    with op.batch_alter_table('conversation_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversation_messages_project_session')
+
+    op.drop_table('conversation_messages')
+    with op.batch_alter_table('benchmark_questions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_benchmark_questions_benchmark_id'))
+
+    op.drop_table('benchmark_questions')
     with op.batch_alter_table('upload_tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_upload_tasks_user_id'))
 
@@ -171,6 +283,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_documents_user_id'))
 
     op.drop_table('documents')
+    with op.batch_alter_table('benchmarks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_benchmarks_user_id'))
+
+    op.drop_table('benchmarks')
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_keys_user_id'))
 
