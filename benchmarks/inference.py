@@ -2,12 +2,12 @@
 
 Run: .venv/bin/python benchmarks/inference.py [--model smollm2-135m-instruct] [--max-tokens 128] [--repeats 5]
 
-Measures, on one prompt with greedy decoding, the time to first token and the tokens per
-second of (a) alignd's TransformersEngine on the base model, (b) the same engine through a
-LoRA adapter, (c) ``model.generate`` of transformers on the same checkpoint, and (d) llama.cpp
-through llama-cpp-python on the GGUF file the checkpoint was converted from, when that
-package is installed. Then it reports the resident memory (RSS) of the process with the
-base model alone, with one adapter and with five adapters deployed on it.
+Measures the time to first token and the tokens per second on one prompt with greedy
+decoding. The contenders are (a) alignd's TransformersEngine on the base model, (b) the same
+engine through a LoRA adapter and (c) ``model.generate`` of transformers on the same
+checkpoint. When llama-cpp-python is installed, (d) llama.cpp runs the GGUF file that the
+checkpoint was converted from. Then the script reports the resident memory (RSS) of the
+process with the base model alone, with one adapter and with five adapters deployed on it.
 
 Runs alternate between the contenders so that load from other processes hits them alike;
 each figure is the median of ``--repeats`` runs after one warm-up run.
@@ -47,8 +47,10 @@ class Run:
     first_token_seconds: float
     tokens: int
     seconds: float
-    # CPU time of this process during the run. On a machine shared with other work it shows
-    # the cost of the run itself, where wall-clock time also counts waiting for a core.
+    # CPU time of this process until the first token and during the whole run. On a machine
+    # shared with other work they show the cost of the run itself, where wall-clock time also
+    # counts waiting for a core.
+    first_token_cpu_seconds: float
     cpu_seconds: float
 
     @property
@@ -66,11 +68,13 @@ class FirstTokenTimer(BaseStreamer):
     def __init__(self) -> None:
         self.calls = 0
         self.first_token_at: float | None = None
+        self.first_token_cpu_at: float | None = None
 
     def put(self, value: torch.Tensor) -> None:
         self.calls += 1
         if self.calls == 2:
             self.first_token_at = time.perf_counter()
+            self.first_token_cpu_at = time.process_time()
 
     def end(self) -> None:
         pass
@@ -104,16 +108,19 @@ def run_engine(engine: TransformersEngine, model: str, max_tokens: int) -> Run:
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
     cpu_start = time.process_time()
     start = time.perf_counter()
-    first_token_at = None
+    first_token_at = first_token_cpu_at = None
     tokens = 0
     with engine.stream_chat(model, MESSAGES, params) as stream:
         for delta in stream:
             if first_token_at is None:
-                first_token_at = time.perf_counter()
+                first_token_at, first_token_cpu_at = time.perf_counter(), time.process_time()
             if delta.completion is not None:
                 tokens = delta.completion.completion_tokens
-    end = time.perf_counter()
-    return Run((first_token_at or end) - start, tokens, end - start, time.process_time() - cpu_start)
+    end, cpu_end = time.perf_counter(), time.process_time()
+    return Run(
+        (first_token_at or end) - start, tokens, end - start, (first_token_cpu_at or cpu_end) - cpu_start,
+        cpu_end - cpu_start,
+    )
 
 
 def plain_generate_runner(checkpoint: Path, device: torch.device, max_tokens: int) -> Callable[[], Run]:
@@ -128,9 +135,12 @@ def plain_generate_runner(checkpoint: Path, device: torch.device, max_tokens: in
         start = time.perf_counter()
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False, streamer=timer)
-        end = time.perf_counter()
+        end, cpu_end = time.perf_counter(), time.process_time()
         tokens = output.shape[1] - inputs["input_ids"].shape[1]
-        return Run((timer.first_token_at or end) - start, tokens, end - start, time.process_time() - cpu_start)
+        return Run(
+            (timer.first_token_at or end) - start, tokens, end - start,
+            (timer.first_token_cpu_at or cpu_end) - cpu_start, cpu_end - cpu_start,
+        )
 
     return run
 
@@ -146,22 +156,27 @@ def llama_cpp_runner(gguf: Path, max_tokens: int, threads: int) -> Callable[[], 
     def run() -> Run:
         cpu_start = time.process_time()
         start = time.perf_counter()
-        first_token_at = None
+        first_token_at = first_token_cpu_at = None
         tokens = 0
         for chunk in llm.create_chat_completion(MESSAGES, max_tokens=max_tokens, temperature=0.0, stream=True):
             if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                first_token_at = first_token_at or time.perf_counter()
+                if first_token_at is None:
+                    first_token_at, first_token_cpu_at = time.perf_counter(), time.process_time()
                 tokens += 1
-        end = time.perf_counter()
+        end, cpu_end = time.perf_counter(), time.process_time()
         # NOTE: llama-cpp-python streams one chunk per token, so counting chunks counts tokens.
-        return Run((first_token_at or end) - start, tokens, end - start, time.process_time() - cpu_start)
+        return Run(
+            (first_token_at or end) - start, tokens, end - start, (first_token_cpu_at or cpu_end) - cpu_start,
+            cpu_end - cpu_start,
+        )
 
     return run
 
 
-def median_run(runs: list[Run]) -> tuple[float, float, float, int]:
+def median_run(runs: list[Run]) -> tuple[float, float, float, float, int]:
     return (
         statistics.median(run.first_token_seconds for run in runs),
+        statistics.median(run.first_token_cpu_seconds for run in runs),
         statistics.median(run.tokens_per_second for run in runs),
         statistics.median(run.tokens_per_cpu_second for run in runs),
         round(statistics.median(run.tokens for run in runs)),
@@ -189,7 +204,7 @@ def main() -> None:
         adapters = make_adapters(checkpoint, Path(scratch), count=5, rank=args.lora_rank)
         adapter_mib = sum(f.stat().st_size for f in adapters[0].rglob("*") if f.is_file()) / MIB
 
-        # Memory first, before this process holds a second copy of the model for model.generate.
+        # Memory first, before this process loads a second copy of the model for model.generate.
         engine = TransformersEngine(settings)
         rss_empty = rss_mib()
         run_engine(engine, info.id, 8)
@@ -223,17 +238,17 @@ def main() -> None:
                 runs[name].append(run())
         engine.shutdown()
 
-    _, plain_rate, plain_cpu_rate, _ = median_run(runs["transformers model.generate"])
+    _, _, plain_rate, plain_cpu_rate, _ = median_run(runs["transformers model.generate"])
     print()
     print(f"Speed: greedy, {args.max_tokens} new tokens at most, median of {args.repeats} runs")
     print()
-    print("| contender | tokens | time to first token (ms) | tokens/s | ratio to model.generate "
-          "| tokens per CPU second | ratio to model.generate |")
-    print("|---|---|---|---|---|---|---|")
+    print("| contender | tokens | time to first token (ms) | CPU time to first token (ms) | tokens/s "
+          "| ratio to model.generate | tokens per CPU second | ratio to model.generate |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, measured in runs.items():
-        ttft, rate, cpu_rate, tokens = median_run(measured)
-        print(f"| {name} | {tokens} | {ttft * 1000:.1f} | {rate:.1f} | {rate / plain_rate:.2f} "
-              f"| {cpu_rate:.1f} | {cpu_rate / plain_cpu_rate:.2f} |")
+        ttft, ttft_cpu, rate, cpu_rate, tokens = median_run(measured)
+        print(f"| {name} | {tokens} | {ttft * 1000:.1f} | {ttft_cpu * 1000:.1f} | {rate:.1f} "
+              f"| {rate / plain_rate:.2f} | {cpu_rate:.1f} | {cpu_rate / plain_cpu_rate:.2f} |")
     print()
     print(f"Memory: resident set size of the benchmark process; adapters of rank {args.lora_rank} on every linear "
           f"layer, {adapter_mib:.1f} MiB each on disk")

@@ -1,5 +1,9 @@
 """Helpers for multi-node tests: the real PostgreSQL and Redis servers on 127.0.0.1, and worker processes.
 
+Loaded as a pytest plugin, this module runs any test on a new PostgreSQL database of its own:
+
+    PYTHONPATH=tests .venv/bin/pytest -p pg tests/test_delete_contract.py tests/test_alignments.py
+
 ``ALIGND_TEST_PG_ADMIN_URL`` (a libpq URL of a database to run CREATE DATABASE from) and
 ``ALIGND_TEST_REDIS_URL`` point the tests at other servers.
 """
@@ -76,6 +80,18 @@ def temporary_database() -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def fresh_postgres_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the ``settings`` fixture at a new, empty PostgreSQL database for one test.
+
+    A test module gets it by importing it by name; ``-p pg`` turns it on for every test.
+    """
+    require_postgres()
+    with temporary_database() as url:
+        monkeypatch.setenv("ALIGND_TEST_DATABASE_URL", url)
+        yield url
+
+
 def unique_queue() -> str:
     """Return a Celery queue name that no other test run consumes."""
     return f"alignd-test-{uuid.uuid4().hex[:12]}"
@@ -129,12 +145,12 @@ class WorkerProcess:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        """Stop the worker and everything it started, without waiting for running jobs."""
+        """Stop the worker and everything it started; a job still running after 10 s is killed."""
         if self.process is None:
             return
         try:
-            os.killpg(self.process.pid, signal.SIGQUIT)
-            self.process.wait(timeout=20)
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
         except ProcessLookupError:

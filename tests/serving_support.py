@@ -19,7 +19,7 @@ TINY = "tiny-random-llama"
 def make_adapter(checkpoint: Path, target: Path, seed: int) -> Path:
     """Save a LoRA adapter for the checkpoint with random, non-zero lora_B weights.
 
-    peft starts lora_B at zero, which would make every adapter answer like the base model.
+    peft starts lora_B at zero, so every adapter would generate the same text as the base model.
     """
     model = AutoModelForCausalLM.from_pretrained(checkpoint)
     peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))

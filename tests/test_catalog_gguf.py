@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,4 @@ def test_user_gguf_file_registered(settings: Settings) -> None:
     checkpoint = ensure_checkpoint(settings, "my-smol")
     assert checkpoint.parent == settings.model_cache_dir
     assert (checkpoint / "tokenizer.json").is_file()
+    shutil.rmtree(checkpoint)  # 540 MB that no other test reads

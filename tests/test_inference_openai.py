@@ -165,11 +165,11 @@ def test_openai_invalid_temperature_raises_422(running: RunningServer) -> None:
 
 def test_openai_full_queue_raises_503(running_one_at_a_time: RunningServer) -> None:
     engine = running_one_at_a_time.app.state.runtime.engine
-    held = engine.stream_text(TINY, "Regular working hours", GenerationParams(max_tokens=8, temperature=0.0))
+    open_stream = engine.stream_text(TINY, "Regular working hours", GenerationParams(max_tokens=8, temperature=0.0))
     try:
         with pytest.raises(openai.InternalServerError) as caught:
             running_one_at_a_time.client.chat.completions.create(model=TINY, messages=MESSAGES, max_tokens=4)
     finally:
-        held.close()
+        open_stream.close()
     assert caught.value.status_code == 503
     assert caught.value.response.headers["Retry-After"] == "1"

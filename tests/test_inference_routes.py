@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.requests import ClientDisconnect
 from serving_support import TINY, build_test_adapters, insert_project, project_row, user_id
 
 from alignd.alignments.models import ModelStatus
@@ -304,8 +305,8 @@ def run_asgi_stream(app: FastAPI, path: str, headers: dict[str, str], body: dict
                     on_chunk: Callable[[int], None]) -> str:
     """POST to the app through ASGI and call ``on_chunk(count)`` while each body chunk is being sent.
 
-    Generation waits while ``send`` runs, so ``on_chunk`` acts at a known point of the stream;
-    over a socket the server could finish generating before the test reacts.
+    Generation waits while ``send`` runs, so ``on_chunk`` acts at a known point of the stream.
+    Over a socket, the server could finish generating before the test reacts.
     """
 
     async def run() -> str:
@@ -487,11 +488,11 @@ def limited(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
 def test_full_queue_is_503_with_retry_after(limited: tuple[TestClient, dict[str, str]]) -> None:
     limited_client, carol = limited
     engine = limited_client.app.state.runtime.engine
-    held = engine.stream_text(TINY, "Regular working hours", engine_params())
+    open_stream = engine.stream_text(TINY, "Regular working hours", engine_params())
     try:
         response = chat(limited_client, carol)
     finally:
-        held.close()
+        open_stream.close()
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.json()["code"] == "overloaded"
@@ -500,6 +501,24 @@ def test_full_queue_is_503_with_retry_after(limited: tuple[TestClient, dict[str,
 def test_queue_place_frees_after_request(limited: tuple[TestClient, dict[str, str]]) -> None:
     limited_client, carol = limited
     chat(limited_client, carol, stream=True)
+    assert chat(limited_client, carol).status_code == 200
+
+
+def test_client_disconnect_frees_queue_place(limited: tuple[TestClient, dict[str, str]]) -> None:
+    limited_client, carol = limited
+
+    def disconnect_after_first_tokens(count: int) -> None:
+        if count == 3:
+            raise OSError("client closed the connection")
+
+    with pytest.raises(ClientDisconnect):
+        run_asgi_stream(
+            limited_client.app,
+            "/v1/chat/completions",
+            carol,
+            {"model": TINY, "messages": MESSAGES, "max_tokens": 200, "temperature": 0, "stream": True},
+            disconnect_after_first_tokens,
+        )
     assert chat(limited_client, carol).status_code == 200
 
 

@@ -130,7 +130,8 @@ def test_grounded_answers_are_no_violation(embedder: Embedder) -> None:
 
 
 def test_ungrounded_answer_is_violation(embedder: Embedder) -> None:
-    assert domain_violations(embedder, ["The French Revolution began in 1789."], [MANUAL], threshold=DOMAIN_THRESHOLD) == 1.0
+    answers = ["The French Revolution began in 1789."]
+    assert domain_violations(embedder, answers, [MANUAL], threshold=DOMAIN_THRESHOLD) == 1.0
 
 
 def test_domain_violations_is_fraction(embedder: Embedder) -> None:

@@ -1,10 +1,8 @@
 """A representative part of the core suite, run on a fresh PostgreSQL database per test.
 
-The whole suite runs on PostgreSQL too: set ALIGND_TEST_DATABASE_URL to an empty database,
-for example ``postgresql+psycopg://postgres@127.0.0.1:5432/test``.
+Any other test runs on PostgreSQL the same way with the ``pg`` plugin, which gives each test
+a new database: ``PYTHONPATH=tests .venv/bin/pytest -p pg tests/test_delete_contract.py``.
 """
-
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +10,7 @@ from fastapi.testclient import TestClient
 from alignd.config import Settings
 from alignd.db.engine import get_engine
 from lifecycle import upload_document
-from pg import require_postgres, temporary_database
+from pg import fresh_postgres_database  # noqa: F401 - the autouse fixture that creates each test's database
 from test_alignments import (  # noqa: F401 - imported tests run again here, on PostgreSQL
     test_alignment_trains_to_ready,
     test_create_missing_document_is_404_naming_it,
@@ -32,15 +30,6 @@ from test_delete_contract import (  # noqa: F401
 from test_health_auth import test_unknown_key_is_401  # noqa: F401
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(autouse=True)
-def postgres_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point the ``settings`` fixture at a new, empty PostgreSQL database for one test."""
-    require_postgres()
-    with temporary_database() as url:
-        monkeypatch.setenv("ALIGND_TEST_DATABASE_URL", url)
-        yield url
 
 
 def test_settings_use_postgres(client: TestClient, settings: Settings) -> None:

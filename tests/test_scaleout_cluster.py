@@ -4,7 +4,7 @@ The nodes share PostgreSQL, Redis and one artifact folder, and nothing else: eac
 own home folder, as separate machines would.
 """
 
-import shutil
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +26,7 @@ from server_process import ServerProcess, alignd_env, create_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-STALE_SECONDS = 8
+STALE_SECONDS = 12
 
 
 @dataclass
@@ -56,7 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "ALIGND_DATABASE_URL": url, "ALIGND_JOB_BACKEND": "celery", "ALIGND_BROKER_URL": REDIS_URL,
             "ALIGND_CELERY_QUEUE": queue, "ALIGND_ARTIFACT_URL": str(artifacts),
             "ALIGND_JOB_STALE_SECONDS": str(STALE_SECONDS), "ALIGND_MODEL_SYNC_SECONDS": "1",
-            "ALIGND_JOB_STOP_TIMEOUT_SECONDS": "60",
+            "ALIGND_JOB_STOP_TIMEOUT_SECONDS": "60", "ALIGND_LOG_JSON": "true",
         }
         env_a = alignd_env(root / "home-a", **shared)
         key = create_key(env_a, "cluster@example.com")
@@ -76,12 +76,23 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 process.stop()
             dispose_engines()
             delete_queue(queue)
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _chat(client: httpx.Client, auth: dict[str, str], model_id: str) -> httpx.Response:
     return client.post("/api/v3/inference/chat/completions", headers=auth, json={
         "model": model_id, "messages": [{"role": "user", "content": "Which lines moor a vessel?"}], "max_tokens": 4})
+
+
+def _logged(node: ServerProcess, event: str, model_id: str) -> bool:
+    """Return whether the node's JSON log has ``event`` for ``model_id``."""
+    for line in node.log_path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == event and entry.get("model_id") == model_id:
+            return True
+    return False
 
 
 def _delete(client: httpx.Client, auth: dict[str, str], project_id: str) -> httpx.Response:
@@ -120,9 +131,8 @@ def test_lifecycle_across_nodes(cluster: Cluster) -> None:
 
     assert deploy(cluster.a, auth, model_id)["status"] == "COMPLETED"
     assert _chat(cluster.a, auth, model_id).status_code == 200
-    # Node B loads the model that node A deployed, on the request or in its sync loop.
-    on_b = wait_for(lambda: _chat(cluster.b, auth, model_id), lambda response: response.status_code == 200,
-                    timeout=60)
+    # Node B serves the model at once: the request loads it if B's sync loop has not yet.
+    on_b = _chat(cluster.b, auth, model_id)
     assert on_b.status_code == 200, on_b.text
     aligned_b = cluster.b.get("/api/v3/models/aligned", headers=auth).json()["domain_aligned_models"]
     assert [(m["id"], m["status"]) for m in aligned_b] == [(model_id, "DEPLOYED")]
@@ -133,6 +143,9 @@ def test_lifecycle_across_nodes(cluster: Cluster) -> None:
     assert undeploy_status["status"] == "COMPLETED"
     assert _chat(cluster.a, auth, model_id).status_code == 404
     assert _chat(cluster.b, auth, model_id).status_code == 404
+    # Node A frees the adapter that node B undeployed, in its sync loop.
+    unloaded = wait_for(lambda: _logged(cluster.node_a, "deploy.sync_unloaded", model_id), bool, timeout=30)
+    assert unloaded
 
     response = _delete(cluster.a, auth, project["id"])
     assert response.status_code == 200, response.text

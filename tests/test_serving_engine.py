@@ -273,11 +273,11 @@ def test_invalid_temperature_rejected(engine: TransformersEngine) -> None:
 
 def test_full_queue_raises_overloaded(settings: Settings) -> None:
     engine = make_engine(settings, max_queued_requests=1)
-    held = engine.stream_text(TINY, "Regular working hours", GREEDY)
+    open_stream = engine.stream_text(TINY, "Regular working hours", GREEDY)
     with pytest.raises(Overloaded) as caught:
         engine.generate_text(TINY, "Regular working hours", GREEDY)
     assert caught.value.headers == {"Retry-After": "1"}
-    held.close()
+    open_stream.close()
 
 
 def test_closed_stream_frees_queue_place(settings: Settings) -> None:
@@ -288,10 +288,10 @@ def test_closed_stream_frees_queue_place(settings: Settings) -> None:
 
 def test_stream_limit_raises_overloaded(settings: Settings) -> None:
     engine = make_engine(settings, max_concurrent_streams=1)
-    held = engine.stream_text(TINY, "Regular working hours", GREEDY)
+    open_stream = engine.stream_text(TINY, "Regular working hours", GREEDY)
     with pytest.raises(Overloaded):
         engine.stream_text(TINY, "Regular working hours", GREEDY)
-    held.close()
+    open_stream.close()
 
 
 def test_rejected_request_frees_queue_place(settings: Settings) -> None:
@@ -319,3 +319,30 @@ def test_concurrent_requests_on_two_adapters_match_sequential(
     for thread in threads:
         thread.join()
     assert concurrent == sequential
+
+
+@pytest.mark.parametrize("adapter", [None, "first", "second"])
+def test_output_matches_transformers_generate(
+    engine: TransformersEngine, adapters: dict[str, Path], settings: Settings, adapter: str | None
+) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    engine.load_adapter("model_first", TINY, adapters["first"])
+    engine.load_adapter("model_second", TINY, adapters["second"])
+    # Run every model once so the engine switches adapters before the checked request.
+    for model in ("model_second", TINY, "model_first"):
+        chat_text(engine, model)
+
+    checkpoint = ensure_checkpoint(settings, TINY)
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    reference = AutoModelForCausalLM.from_pretrained(checkpoint)
+    if adapter is not None:
+        reference = PeftModel.from_pretrained(reference, adapters[adapter])
+    reference.eval()
+    templated = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=False)
+    inputs = tokenizer(templated, add_special_tokens=False, return_tensors="pt")
+    output = reference.generate(**inputs, max_new_tokens=GREEDY.max_tokens, do_sample=False)
+    expected = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    assert chat_text(engine, f"model_{adapter}" if adapter else TINY) == expected

@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description=(
-            "Weight of semantic similarity in an evaluation answer's score, from 0 to 1; token F1 gets the rest."
+            "Weight of semantic similarity in an evaluation answer's score, from 0 to 1. Token F1 gets the rest."
         ),
     )
     eval_accuracy_threshold: float = Field(
@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         le=1.0,
         description=(
             "Cosine similarity, from -1 to 1, that an answer must reach with at least one chunk of the "
-            "source documents; an answer below it counts as a domain violation."
+            "source documents. An answer below it counts as a domain violation."
         ),
     )
     eval_max_tokens: int = Field(
@@ -122,8 +122,8 @@ class Settings(BaseSettings):
     judge_url: str | None = Field(
         default=None,
         description=(
-            "Base URL of an OpenAI-compatible chat endpoint that grades evaluation answers (the llm_judge "
-            "metric). Unset: no judge."
+            "Base URL of an OpenAI-compatible chat endpoint that grades evaluation answers for the llm_judge "
+            "metric. When unset, no answer is sent to a judge."
         ),
     )
     judge_model: str | None = Field(default=None, description="Model name sent to the judge endpoint.")

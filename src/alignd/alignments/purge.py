@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from alignd.alignments.repository import ModelTaskRepository, ProjectRepository
 from alignd.config import Settings
 from alignd.db.engine import session_scope
+from alignd.evaluations.service import delete_for_project as delete_evaluations
+from alignd.inference.repository import delete_conversations_for_project
 from alignd.jobs.repository import JobRepository
 from alignd.jobs.service import stop_jobs_for_target
 from alignd.logging import get_logger
@@ -29,18 +31,8 @@ def folder_size(path: Path) -> int:
 
 def _delete_dependent_rows(session: Session, settings: Settings, project_id: str) -> None:
     """Remove rows that other packages keep for the project."""
-    try:
-        from alignd.evaluations.service import delete_for_project as delete_evaluations
-    except ImportError:
-        delete_evaluations = None
-    if delete_evaluations is not None:
-        delete_evaluations(session, settings, project_id)
-    try:
-        from alignd.inference.repository import delete_conversations_for_project
-    except ImportError:
-        delete_conversations_for_project = None
-    if delete_conversations_for_project is not None:
-        delete_conversations_for_project(session, project_id)
+    delete_evaluations(session, settings, project_id)
+    delete_conversations_for_project(session, project_id)
     ModelTaskRepository(session).delete_for_project(project_id)
     JobRepository(session).delete_for_target(project_id)
 

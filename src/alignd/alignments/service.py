@@ -10,11 +10,12 @@ from alignd.alignments.models import AlignmentProject, ModelStatus, ProjectStatu
 from alignd.alignments.repository import ProjectRepository
 from alignd.alignments.schemas import CreateProjectRequest, ProjectOut
 from alignd.auth.models import User
+from alignd.benchmarks.models import Benchmark, BenchmarkStatus
 from alignd.catalog.service import resolve_base_model
 from alignd.config import Settings
 from alignd.documents.repository import DocumentRepository
 from alignd.documents.storage import read_text
-from alignd.errors import NotFound
+from alignd.errors import BadRequest, NotFound
 from alignd.ids import aligned_model_id, new_id
 from alignd.jobs.models import JobKind
 from alignd.jobs.service import enqueue
@@ -38,11 +39,14 @@ class BenchmarkNotFound(NotFound):
 
 
 def _check_benchmark(session: Session, user: User, benchmark_id: str) -> None:
-    from alignd.benchmarks.models import Benchmark
-
     benchmark = session.get(Benchmark, benchmark_id)
     if benchmark is None or benchmark.user_id != user.id:
         raise BenchmarkNotFound(f"Benchmark '{benchmark_id}' not found.")
+    if benchmark.status != BenchmarkStatus.READY:
+        raise BadRequest(
+            f"Benchmark '{benchmark_id}' is {benchmark.status}, not READY; wait until its questions are ready.",
+            code="benchmark_not_ready",
+        )
 
 
 def _snapshot_documents(settings: Settings, user: User, project_dir: Path, documents: list[Any]) -> None:

@@ -1,6 +1,7 @@
 """The alignment job body. It runs in a child process and takes only ids."""
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from alignd.alignments.repository import ProjectRepository
 from alignd.alignments.service import SOURCES_DIR
 from alignd.config import Settings
 from alignd.db.engine import session_scope
+from alignd.jobs.models import JobStatus
 from alignd.jobs.repository import JobRepository
 from alignd.logging import get_logger
 from alignd.timeutil import utcnow
@@ -26,6 +28,19 @@ _REPORT_INTERVAL_SECONDS = 1.0
 
 class ProjectGone(Exception):
     """The project was deleted while its job ran."""
+
+
+@dataclass(frozen=True)
+class _AlignmentJob:
+    """What the job body reads from the project once, before any long work starts."""
+
+    job_id: str
+    project_id: str
+    base_model: str
+    benchmark_id: str | None
+    hyperparameters: dict
+    data_generator: str
+    sources: list[SourceDocument]
 
 
 def _load_sources(project_dir: Path, project: AlignmentProject) -> list[SourceDocument]:
@@ -83,7 +98,7 @@ class _StopCheck:
             self._last_check = now
             with session_scope(self.settings) as session:
                 job = JobRepository(session).get(self.job_id)
-                self._stop = job is None or job.cancel_requested
+                self._stop = job is None or job.cancel_requested or job.status != JobStatus.RUNNING
         return self._stop
 
 
@@ -109,60 +124,59 @@ def run_alignment_job(settings: Settings, job_id: str) -> None:
         if job is None or project is None:
             log.info("alignment.job_skipped", job_id=job_id, reason="project deleted")
             return
-        project_id, base_model, benchmark_id = project.id, project.base_model, project.benchmark_id
-        hyperparameters, generator = dict(project.hyperparameters or {}), project.data_generator
-        project_dir = settings.project_dir(project_id)
-        sources = _load_sources(project_dir, project)
+        work = _AlignmentJob(
+            job_id=job_id,
+            project_id=project.id,
+            base_model=project.base_model,
+            benchmark_id=project.benchmark_id,
+            hyperparameters=dict(project.hyperparameters or {}),
+            data_generator=project.data_generator,
+            sources=_load_sources(settings.project_dir(project.id), project),
+        )
 
-    log.info("alignment.started", alignment_id=project_id, job_id=job_id, base_model=base_model)
-    _update(settings, project_id, status=ProjectStatus.PROCESSING, started_at=utcnow(), progress=0.0, error=None)
+    log.info("alignment.started", alignment_id=work.project_id, job_id=job_id, base_model=work.base_model)
+    _update(settings, work.project_id, status=ProjectStatus.PROCESSING, started_at=utcnow(), progress=0.0, error=None)
     try:
-        _run_phases(settings, job_id, project_id, base_model, benchmark_id, hyperparameters, generator, sources)
+        _run_phases(settings, work)
     except ProjectGone:
-        log.info("alignment.abandoned", alignment_id=project_id, job_id=job_id, reason="project deleted")
+        log.info("alignment.abandoned", alignment_id=work.project_id, job_id=job_id, reason="project deleted")
     except Exception as exc:
         with session_scope(settings) as session:
-            mark_alignment_failed(session, project_id, f"{type(exc).__name__}: {exc}")
+            mark_alignment_failed(session, work.project_id, f"{type(exc).__name__}: {exc}")
         raise
 
 
-def _run_phases(
-    settings: Settings,
-    job_id: str,
-    project_id: str,
-    base_model: str,
-    benchmark_id: str | None,
-    hyperparameters: dict,
-    generator: str,
-    sources: list[SourceDocument],
-) -> None:
+def _run_phases(settings: Settings, work: _AlignmentJob) -> None:
+    """Evaluate the base model (with a benchmark), train, evaluate the aligned model, mark READY."""
+    project_id = work.project_id
     train_start, train_end = 0.0, 99.0
-    if benchmark_id is not None:
+    if work.benchmark_id is not None:
         _evaluate(settings, project_id, "before")
         train_start, train_end = _EVAL_BEFORE_SHARE, 100.0 - _EVAL_AFTER_SHARE
         _update(settings, project_id, progress=train_start)
 
     spec = AlignmentSpec(
         project_id=project_id,
-        base_model=base_model,
-        documents=sources,
-        hyperparameters=hyperparameters,
-        data_generator=generator,
+        base_model=work.base_model,
+        documents=work.sources,
+        hyperparameters=work.hyperparameters,
+        data_generator=work.data_generator,
         output_dir=settings.project_dir(project_id),
-        exclude_questions=_benchmark_questions(settings, benchmark_id),
+        exclude_questions=_benchmark_questions(settings, work.benchmark_id),
     )
     result = run_alignment(
-        settings, spec, _ProgressWriter(settings, project_id, train_start, train_end), _StopCheck(settings, job_id)
+        settings, spec, _ProgressWriter(settings, project_id, train_start, train_end),
+        _StopCheck(settings, work.job_id),
     )
     _store_training_result(settings, project_id, result.hyperparameters, result.dataset_stats, result.metrics)
 
-    if benchmark_id is not None:
+    if work.benchmark_id is not None:
         _update(settings, project_id, status=ProjectStatus.EVALUATING, progress=train_end)
         _evaluate(settings, project_id, "after")
 
     _update(settings, project_id, status=ProjectStatus.READY, progress=100.0, completed_at=utcnow(),
             estimated_completion=None)
-    log.info("alignment.ready", alignment_id=project_id, job_id=job_id)
+    log.info("alignment.ready", alignment_id=project_id, job_id=work.job_id)
 
 
 def _store_training_result(settings: Settings, project_id: str, hyperparameters: dict, dataset_stats: dict,
@@ -177,8 +191,11 @@ def _store_training_result(settings: Settings, project_id: str, hyperparameters:
 
 
 def mark_alignment_failed(session: Session, project_id: str, error: str) -> None:
-    """Record a failure on the project unless it is being deleted."""
+    """Record a failure on the project and its running evaluation, unless it is being deleted."""
+    from alignd.evaluations.service import mark_project_evaluation_failed
+
     ProjectRepository(session).update_fields(
         project_id, status=ProjectStatus.FAILED, error=error, completed_at=utcnow(), estimated_completion=None
     )
+    mark_project_evaluation_failed(session, project_id, error)
     log.error("alignment.failed", alignment_id=project_id, error=error)

@@ -27,7 +27,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.post("/create", response_model=BenchmarkCreated)
-def create(body: CreateBenchmarkRequest, user: CurrentUser, session: DbSession, runtime: RuntimeDep) -> BenchmarkCreated:
+def create(
+    body: CreateBenchmarkRequest, user: CurrentUser, session: DbSession, runtime: RuntimeDep
+) -> BenchmarkCreated:
     benchmark = service.create(session, runtime.settings, user, body)
     return BenchmarkCreated(id=benchmark.id, status=benchmark.status)
 

@@ -21,7 +21,10 @@ class CreateBenchmarkRequest(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200, description="Benchmark name.")
     data_generator: Literal["extractive", "teacher"] = Field(
         default="extractive",
-        description="'extractive' copies answers out of the documents offline; 'teacher' asks the configured teacher endpoint.",
+        description=(
+            "Question generator: 'extractive' copies answers out of the documents offline, 'teacher' "
+            "sends the documents to the configured teacher endpoint."
+        ),
     )
     description: str | None = Field(default=None, max_length=5000)
 

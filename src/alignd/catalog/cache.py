@@ -37,7 +37,7 @@ def cached_checkpoint(
             log.info("catalog.checkpoint_reused", folder=folder)
             return target
 
-        # Whoever holds the lock is the only builder, so temp folders left here were abandoned by a killed process.
+        # Only the lock owner builds, so any temp folder found now was left by a process that was killed.
         for stale in cache_dir.glob(f".{folder}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
 

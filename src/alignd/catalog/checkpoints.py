@@ -52,7 +52,7 @@ def inspect_checkpoint(path: Path) -> CheckpointFacts:
     if causal_class is None or (saved_classes and causal_class not in saved_classes):
         saved = ", ".join(saved_classes) or config.model_type
         raise InvalidBaseModel(
-            f"Checkpoint '{path}' holds {saved}, not a causal language model with its head "
+            f"Checkpoint '{path}' contains {saved}, not a causal language model with its head "
             "(for example LlamaForCausalLM), so it cannot generate text or be aligned."
         )
 

@@ -85,9 +85,9 @@ def _check_name(settings: Settings, name: str) -> None:
         raise InvalidBaseModel(
             f"Model name '{name}' is invalid: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."
         )
-    taken = {model.id.lower() for model in BUILTIN_MODELS}
-    taken |= {alias.lower() for model in BUILTIN_MODELS for alias in model.aliases}
-    if name.lower() in taken:
+    builtin_names = {model.id.lower() for model in BUILTIN_MODELS}
+    builtin_names |= {alias.lower() for model in BUILTIN_MODELS for alias in model.aliases}
+    if name.lower() in builtin_names:
         raise InvalidBaseModel(f"Model name '{name}' is the name of a built-in model. Choose another name.")
     if any(model.id.lower() == name.lower() for model in read_user_models(settings)):
         raise InvalidBaseModel(f"Model name '{name}' is already registered. Remove it first to register it again.")
@@ -131,8 +131,8 @@ def remove_user_model(settings: Settings, name: str) -> None:
     settings.home_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(catalog_path(settings)) + ".lock"):
         models = read_user_models(settings)
-        kept = [model for model in models if model.id != name]
-        if len(kept) == len(models):
+        remaining = [model for model in models if model.id != name]
+        if len(remaining) == len(models):
             raise NotFound(f"No registered model is named '{name}'.", code="base_model_not_found")
-        _write_user_models(settings, kept)
+        _write_user_models(settings, remaining)
     log.info("catalog.model_removed", model_id=name)

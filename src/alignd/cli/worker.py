@@ -11,6 +11,7 @@ from alignd.config import get_settings
 from alignd.db.engine import dispose_engines
 from alignd.db.migrate import upgrade_database
 from alignd.jobs.celery_app import create_celery_app
+from alignd.jobs.supervisor import start_process_server
 from alignd.jobs.sweeper import stale_job_sweeper
 from alignd.logging import configure_logging, get_logger
 
@@ -52,16 +53,16 @@ def worker(
         Pool.SOLO, "--pool", "-P", case_sensitive=False,
         help="'solo' runs jobs in this process, one at a time; 'prefork' runs them in --concurrency pool processes.",
     ),
-    loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="Lowest level of log lines written."),
+    loglevel: str | None = typer.Option(
+        None, "--loglevel", "-l", help="Lowest level of log lines written. Default: ALIGND_LOG_LEVEL.",
+    ),
     hostname: str | None = typer.Option(
         None, "--hostname", "-n", help="Celery node name, for example 'gpu1@%h'. Default: celery@<host name>.",
     ),
 ) -> None:
-    """Run jobs that API nodes send through the broker (ALIGND_BROKER_URL); stop with Ctrl-C or SIGTERM.
+    """Run the jobs that API nodes send through the broker (ALIGND_BROKER_URL).
 
-    A warm shutdown (SIGTERM, Ctrl-C) waits for running jobs to finish. A cold shutdown
-    (SIGQUIT, or a second SIGTERM) stops them at once, and the API nodes then fail them
-    after ALIGND_JOB_STALE_SECONDS.
+    SIGTERM or Ctrl-C waits for running jobs to finish; SIGQUIT or a second Ctrl-C stops them at once.
     """
     if pool is Pool.SOLO and concurrency > 1:
         raise typer.BadParameter(
@@ -69,8 +70,9 @@ def worker(
             param_hint="--concurrency",
         )
     settings = get_settings()
-    settings.log_level = loglevel
-    configure_logging(loglevel, settings.log_json)
+    if loglevel is not None:
+        settings.log_level = loglevel
+    configure_logging(settings.log_level, settings.log_json)
     queue_names = [name.strip() for name in (queues or settings.celery_queue).split(",") if name.strip()]
     if not queue_names:
         raise typer.BadParameter(f"--queues {queues!r} names no queue.", param_hint="--queues")
@@ -80,6 +82,10 @@ def worker(
     # The pool processes must not share the connections that the migration opened.
     dispose_engines()
 
+    if pool is Pool.SOLO:
+        # Import torch in the fork server before taking jobs. A prefork pool process cannot do
+        # this at its start, because Celery gives a new pool process 4 s to report ready.
+        start_process_server()
     app = create_celery_app(settings)
     sweeper = stale_job_sweeper(settings)
     sweeper.start()
@@ -87,7 +93,7 @@ def worker(
              artifacts=str(settings.artifacts_dir))
     try:
         celery_worker = app.Worker(
-            pool=pool.value, concurrency=concurrency, queues=queue_names, loglevel=loglevel.upper(),
+            pool=pool.value, concurrency=concurrency, queues=queue_names, loglevel=settings.log_level.upper(),
             hostname=hostname, optimization="fair",
         )
         celery_worker.start()

@@ -9,20 +9,13 @@ from alignd.alignments.models import AlignmentProject, ModelStatus, ModelTask
 from alignd.auth.dependencies import CurrentUser
 from alignd.db.dependencies import DbSession
 from alignd.deployments import service
+from alignd.evaluations.service import evaluation_data_for_project
 from alignd.deployments.schemas import AlignedModelListOut, AlignedModelOut, AlignedModelUpdate, ModelTaskStatusOut
 from alignd.alignments.repository import ProjectRepository
 from alignd.runtime import Runtime, get_runtime
 
 router = APIRouter()
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def _evaluation_data(session: Session, project: AlignmentProject) -> dict | None:
-    try:
-        from alignd.evaluations.service import evaluation_data_for_project
-    except ImportError:
-        return None
-    return evaluation_data_for_project(session, project)
 
 
 def _aligned_out(session: Session, project: AlignmentProject, creator: str) -> AlignedModelOut:
@@ -42,7 +35,7 @@ def _aligned_out(session: Session, project: AlignmentProject, creator: str) -> A
         last_used=project.last_used,
         performance_metrics=project.performance_metrics or {},
         downloadable=False,
-        evaluation_data=_evaluation_data(session, project),
+        evaluation_data=evaluation_data_for_project(session, project),
         conversation_saving_enabled=project.conversation_saving_enabled,
     )
 

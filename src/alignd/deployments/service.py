@@ -189,18 +189,36 @@ def restore_deployments(runtime: Runtime) -> None:
     with session_scope(settings) as session:
         repo = ProjectRepository(session)
         for project in repo.list_with_model_status(ModelStatus.UNDEPLOYING):
-            repo.move_model_status(project.id, ModelStatus.UNDEPLOYING, ModelStatus.UNDEPLOYED)
+            if repo.move_model_status(project.id, ModelStatus.UNDEPLOYING, ModelStatus.UNDEPLOYED):
+                _finish_pending_task(session, project.id, UNDEPLOY, "COMPLETED")
         to_load = [
             (p.id, p.model_id, p.base_model, p.model_status)
             for p in repo.list_with_model_status(ModelStatus.DEPLOYED, ModelStatus.DEPLOYING)
         ]
     for project_id, model_id, base_model, status in to_load:
+        error = None
         try:
             runtime.engine.load_adapter(model_id, base_model, settings.project_dir(project_id) / "adapter")
             new_status = ModelStatus.DEPLOYED
-        except Exception:  # noqa: BLE001 - a model that cannot be reloaded is left undeployed
+        except Exception as exc:  # noqa: BLE001 - a model that cannot be reloaded is left undeployed
             log.exception("deploy.restore_failed", model_id=model_id, alignment_id=project_id)
+            # In multi-node mode other API nodes may serve the model; the sync loop retries the load here.
+            if settings.job_backend == "celery" and status == ModelStatus.DEPLOYED:
+                continue
             new_status = ModelStatus.UNDEPLOYED
+            error = f"{type(exc).__name__}: {exc}"
         with session_scope(settings) as session:
-            ProjectRepository(session).move_model_status(project_id, status, new_status)
+            if ProjectRepository(session).move_model_status(project_id, status, new_status) and status == ModelStatus.DEPLOYING:
+                if error is None:
+                    _finish_pending_task(session, project_id, DEPLOY, "COMPLETED", endpoint=endpoint_url(model_id))
+                else:
+                    _finish_pending_task(session, project_id, DEPLOY, "FAILED", error=error)
         log.info("deploy.restored", model_id=model_id, alignment_id=project_id, status=new_status)
+
+
+def _finish_pending_task(session: Session, project_id: str, kind: str, status: str, error: str | None = None,
+                         endpoint: str | None = None) -> None:
+    """End the model's latest task of ``kind`` when it is still PENDING, as after a restart."""
+    task = ModelTaskRepository(session).latest(project_id, kind)
+    if task is not None and task.status == "PENDING":
+        _finish_task(session, task.id, status, error=error, endpoint=endpoint)

@@ -1,6 +1,6 @@
 """Automatic evaluation of an alignment project on its benchmark, before and after training.
 
-One Evaluation row per project holds both phases: slot 1 is the base model ("before"),
+One Evaluation row per project contains both phases: slot 1 is the base model ("before"),
 slot 2 the base model with the project's adapter ("after").
 """
 

@@ -22,7 +22,8 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             # Newer sentence-transformers releases name it get_embedding_dimension and deprecate the old name.
-            dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            dimension = getattr(self.model, "get_embedding_dimension", None)
+            dimension = dimension or self.model.get_sentence_embedding_dimension
             return np.zeros((0, dimension() or 0), dtype=np.float32)
         vectors = self.model.encode(
             texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False

@@ -26,7 +26,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.post("", response_model=EvaluationCreated)
-def create(body: CreateEvaluationRequest, user: CurrentUser, session: DbSession, runtime: RuntimeDep) -> EvaluationCreated:
+def create(
+    body: CreateEvaluationRequest, user: CurrentUser, session: DbSession, runtime: RuntimeDep
+) -> EvaluationCreated:
     evaluation = service.create(session, runtime.settings, user, body)
     return EvaluationCreated(
         evaluation_id=evaluation.id,

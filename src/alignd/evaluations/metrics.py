@@ -1,6 +1,6 @@
 """Offline answer metrics: accuracy, uncertainty and domain violations.
 
-An answer's score is ``w * semantic_similarity + (1 - w) * token_f1``; the answer is
+An answer's score is ``w * semantic_similarity + (1 - w) * token_f1``, and the answer is
 correct when the score reaches the accuracy threshold. Semantic similarity is the cosine
 similarity of sentence embeddings, token F1 the overlap of normalized words, as in the
 SQuAD evaluation script. A domain violation is an answer whose best cosine similarity to

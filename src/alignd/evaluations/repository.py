@@ -88,5 +88,7 @@ class EvaluationRepository:
 
     def delete_answers(self, evaluation_id: str, slot: int) -> None:
         self.session.execute(
-            delete(EvaluationAnswer).where(EvaluationAnswer.evaluation_id == evaluation_id, EvaluationAnswer.slot == slot)
+            delete(EvaluationAnswer).where(
+                EvaluationAnswer.evaluation_id == evaluation_id, EvaluationAnswer.slot == slot
+            )
         )

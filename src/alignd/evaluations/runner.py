@@ -100,7 +100,7 @@ def build_scorer(settings: Settings, source_texts: Sequence[str] | None, use_jud
     embedder = load_embedder(resolve_device(settings.device))
     source_vectors = None
     if source_texts:
-        # NOTE: every sentence of every source is embedded; very large document sets make this slow.
+        # NOTE: every sentence of every source is embedded, so very large document sets make this slow.
         source_vectors = embedder.encode(grounding_units(source_texts))
     return Scorer(settings, embedder, source_vectors, Judge(settings) if use_judge else None)
 
@@ -119,7 +119,9 @@ def answer_benchmark(
     """
     with session_scope(settings) as session:
         repo = EvaluationRepository(session)
-        stored = {(row.slot, row.question_num): row.seconds for row in repo.answers(evaluation_id) if row.slot in targets}
+        stored = {
+            (row.slot, row.question_num): row.seconds for row in repo.answers(evaluation_id) if row.slot in targets
+        }
         done = [item for item in items if all((slot, item.question_num) in stored for slot in targets)]
         _update(
             repo,
@@ -143,6 +145,10 @@ def answer_benchmark(
             rows.append(_answer_one(evaluation_id, slot, target, item, scorer, engine, params))
         if not rows:
             continue
+        # Time of the question: its new answers plus any answer a previous run stored.
+        seconds = sum(row.seconds for row in rows) + sum(
+            stored.get((slot, item.question_num), 0.0) for slot in targets
+        )
         with session_scope(settings) as session:
             repo = EvaluationRepository(session)
             repo.add_answers(rows)
@@ -150,7 +156,7 @@ def answer_benchmark(
                 repo,
                 evaluation_id,
                 completed_questions=Evaluation.completed_questions + 1,
-                answer_seconds=Evaluation.answer_seconds + sum(row.seconds for row in rows),
+                answer_seconds=Evaluation.answer_seconds + seconds,
             )
         log.info("evaluation.question_answered", evaluation_id=evaluation_id, question_num=item.question_num)
 

@@ -1,4 +1,4 @@
-"""Which weights answer for a model id: a catalog base model, or a base model plus a project's adapter."""
+"""Resolving a model id to its weights: a catalog base model, or a base model plus a project's adapter."""
 
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,7 +1,7 @@
 """HTTP routes of inference, at /api/v3/inference and OpenAI-compatible at /v1.
 
-The routes are plain functions, so FastAPI runs them, and the generation inside them, in
-its threadpool; streaming responses step the engine in the threadpool too.
+The routes are plain functions, so FastAPI runs them and the generation inside them in its
+threadpool. Streaming responses step the engine in the threadpool too.
 """
 
 from collections.abc import Callable

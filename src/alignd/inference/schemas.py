@@ -34,7 +34,7 @@ class SamplingFields(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
     model: str = Field(min_length=1, max_length=300)
-    max_tokens: int | None = Field(default=None, ge=1, description="Most tokens to generate for each choice.")
+    max_tokens: int | None = Field(default=None, ge=1, description="Maximum number of tokens to generate for each choice.")
     max_completion_tokens: int | None = Field(
         default=None, ge=1, description="Newer OpenAI name for max_tokens; max_tokens wins when both are set."
     )

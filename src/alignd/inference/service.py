@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from alignd.auth.models import User
 from alignd.catalog.service import BaseModelInfo, list_base_models
 from alignd.config import Settings
+from alignd.deployments.reconcile import ensure_loaded
 from alignd.errors import NotFound
 from alignd.ids import new_id
 from alignd.inference.repository import InferenceRepository
@@ -33,7 +34,7 @@ class ServedModel:
 
     # The name the caller sent, echoed in responses.
     name: str
-    # The name the serving engine knows: a catalog id or an aligned model id.
+    # The model name passed to the serving engine: a catalog id or an aligned model id.
     engine_model: str
     # Set for aligned models only.
     project_id: str | None = None
@@ -53,7 +54,8 @@ def resolve_model(session: Session, settings: Settings, engine: ServingEngine, u
     """Return the caller's deployed aligned model or the catalog base model called ``name``; 404 otherwise."""
     project = InferenceRepository(session).get_deployed(user.id, name)
     if project is not None:
-        if not engine.is_loaded(project.model_id):
+        # In multi-node mode this loads a model that another API node deployed moments ago.
+        if not ensure_loaded(settings, engine, project):
             raise model_not_found(name)
         return ServedModel(
             name=name,

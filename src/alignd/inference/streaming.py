@@ -23,7 +23,7 @@ def sse_event(payload: dict[str, Any]) -> str:
 
 
 def error_event(message: str, code: str) -> str:
-    """An event in the OpenAI error shape, which the openai client raises as APIError."""
+    """Build an event in the OpenAI error shape, which the openai client raises as APIError."""
     return sse_event({"error": {"message": message, "type": code, "code": code}})
 
 
@@ -61,7 +61,7 @@ class ChunkFormat:
         return self._chunk([choice])
 
     def closing(self, prompt_tokens: int, completions: list[Completion], confidence: float | None) -> dict[str, Any]:
-        """The last chunk: no choices, the token counts and, for aligned models, the confidence score."""
+        """Build the last chunk: no choices, the token counts and, for aligned models, the confidence score."""
         completion_tokens = sum(completion.completion_tokens for completion in completions)
         chunk = self._chunk([])
         chunk["usage"] = {

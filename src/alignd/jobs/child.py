@@ -5,6 +5,7 @@ import threading
 import time
 import traceback
 
+import alignd.db.registry  # noqa: F401 - maps every table before a job body queries any
 from alignd.config import Settings
 from alignd.db.engine import dispose_engines, session_scope
 from alignd.jobs.models import JobStatus

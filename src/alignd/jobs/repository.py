@@ -46,16 +46,10 @@ class JobRepository:
         return result.rowcount == 1
 
     def heartbeat(self, job_id: str) -> bool:
-        """Record that the job is alive; return whether it must stop.
-
-        It must stop when a stop was requested, and when the job is no longer RUNNING because
-        a stale-job sweep on another node already failed it.
-        """
-        self.session.execute(
-            update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING).values(heartbeat_at=utcnow())
-        )
+        """Record that the job is alive; return whether a stop was requested."""
+        self.session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow()))
         job = self.session.get(Job, job_id, populate_existing=True)
-        return job is None or job.cancel_requested or job.status != JobStatus.RUNNING
+        return job is None or job.cancel_requested
 
     def finish(self, job_id: str, status: JobStatus, error: str | None = None) -> bool:
         """Set a terminal status unless the job already has one."""

@@ -22,6 +22,7 @@ log = get_logger(__name__)
 # Modules the fork server imports once, so each job child starts without paying for them.
 _PRELOAD = ["torch", "transformers", "peft", "alignd.jobs.child"]
 _context: BaseContext | None = None
+_server_ready = False
 
 
 def _mp_context() -> BaseContext:
@@ -31,6 +32,22 @@ def _mp_context() -> BaseContext:
         context.set_forkserver_preload(_PRELOAD)
         _context = context
     return _context
+
+
+def start_process_server() -> None:
+    """Start the fork server and wait until it has imported torch; later calls return at once.
+
+    ``supervise_job`` calls this before it claims a job, because nothing writes the job's
+    heartbeat until its child runs, and on a loaded machine these imports can take longer
+    than ``job_stale_seconds``.
+    """
+    global _server_ready
+    if _server_ready:
+        return
+    probe = _mp_context().Process(target=time.sleep, args=(0,))
+    probe.start()
+    probe.join()
+    _server_ready = True
 
 
 def worker_name() -> str:
@@ -56,6 +73,7 @@ def record_failure(settings: Settings, job_id: str, kind: str, target_id: str, e
 
 def supervise_job(settings: Settings, job_id: str) -> str:
     """Claim and run a queued job to its end; return its final status."""
+    start_process_server()
     with session_scope(settings) as session:
         repo = JobRepository(session)
         job = repo.get(job_id)

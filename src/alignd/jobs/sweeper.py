@@ -49,11 +49,15 @@ def fail_job(settings: Settings, job_id: str, kind: str, target_id: str, error: 
     """Fail a job that has not ended, and its resource; False when the job had ended already.
 
     Only the caller that wins the compare-and-set on the job fails the resource, so a job that
-    finished meanwhile keeps the resource's state.
+    finished meanwhile keeps the resource's state. The job's stop flag is set as well: a
+    supervisor that was only slow, not dead, sees it at its next heartbeat and kills the job
+    child, so a failed job never writes again.
     """
     with session_scope(settings) as session:
-        if not JobRepository(session).finish(job_id, JobStatus.FAILED, error):
+        repo = JobRepository(session)
+        if not repo.finish(job_id, JobStatus.FAILED, error):
             return False
+        repo.request_stop(job_id)
         hook = failure_hook_for(kind)
         if hook is not None:
             hook(session, target_id, error)

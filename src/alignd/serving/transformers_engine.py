@@ -71,7 +71,7 @@ class TransformersEngine:
             base, adapter = self._store.target(model)
             prompt_ids = build_prompt(base.tokenizer)
             if not prompt_ids:
-                raise InvalidPrompt("The prompt is empty after tokenization; send at least one character.")
+                raise InvalidPrompt("The prompt is empty after tokenization. Send at least one character.")
             if len(prompt_ids) >= base.context_length:
                 raise ContextLengthExceeded(
                     f"The prompt has {len(prompt_ids)} tokens, but model '{model}' has a context length of "
@@ -104,6 +104,8 @@ class DecodeStream(GenerationStream):
         self._params = params
         self._ticket = ticket
         self._device = device
+        # A max_tokens beyond the room left in the context is lowered to fit, and the choice
+        # then ends with finish_reason "length".
         self._max_new_tokens = min(params.max_tokens, base.context_length - len(prompt_ids))
         self._steps = self._decode(prompt_ids)
         self._state = threading.Lock()
@@ -185,7 +187,8 @@ class DecodeStream(GenerationStream):
             model = self._live_model()
             self._base.activate(self._adapter)
             with torch.inference_mode():
-                output = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
+                cache_argument = {self._base.cache_argument: cache}
+                output = model(input_ids=input_ids, use_cache=True, logits_to_keep=1, **cache_argument)
         return output.logits[:, -1, :]
 
     def _live_model(self) -> torch.nn.Module:

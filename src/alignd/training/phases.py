@@ -170,6 +170,8 @@ def run_phases(settings: Settings, spec: AlignmentSpec, report: ProgressCallback
         "eval_loss_after": outcome.eval_loss_after,
         "train_steps": outcome.steps,
         "train_seconds": round(outcome.seconds, 3),
+        "train_cpu_seconds": round(outcome.cpu_seconds, 3),
+        "train_tokens": outcome.trained_tokens,
         "train_tokens_per_second": round(outcome.trained_tokens / outcome.seconds, 1) if outcome.seconds > 0 else None,
     }
     report(_progress(1.0, "saving", outcome.steps, total, train_loss=outcome.train_loss,

@@ -35,6 +35,9 @@ class TrainOutcome:
     steps: int
     stopped: bool
     seconds: float
+    # CPU time of this process (all threads) during training; on a shared machine it shows the
+    # cost of training itself, where wall-clock seconds also count waiting for a core.
+    cpu_seconds: float
     trained_tokens: int
 
 
@@ -162,12 +165,12 @@ def train_lora(
     callback.eval_loss = eval_loss_before
     on_step(StepProgress(0, hp["max_steps"], None, eval_loss_before, None))
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     output = trainer.train()
-    seconds = time.monotonic() - started
+    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
     steps = trainer.state.global_step
     if callback.stopped:
-        return TrainOutcome(output.training_loss, eval_loss_before, math.nan, steps, True, seconds, 0)
+        return TrainOutcome(output.training_loss, eval_loss_before, math.nan, steps, True, seconds, cpu_seconds, 0)
 
     eval_loss_after = float(trainer.evaluate()["eval_loss"])
     trained_tokens = trained_token_count(len(train_set), len(train_set.blocks[0]), hp["batch_size"], steps)
@@ -180,5 +183,5 @@ def train_lora(
         tokens_per_second=round(trained_tokens / seconds, 1) if seconds > 0 else None,
     )
     return TrainOutcome(
-        output.training_loss, eval_loss_before, eval_loss_after, steps, False, seconds, trained_tokens
+        output.training_loss, eval_loss_before, eval_loss_after, steps, False, seconds, cpu_seconds, trained_tokens
     )
