@@ -30,7 +30,7 @@ REDIS_URL = os.environ.get("ALIGND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def postgres_unavailable() -> str | None:
-    """Return why PostgreSQL cannot be used, or None when it answers."""
+    """Return why PostgreSQL cannot be used, or None when a query on it succeeds."""
     try:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as connection:
             connection.execute("SELECT 1")
@@ -40,7 +40,7 @@ def postgres_unavailable() -> str | None:
 
 
 def redis_unavailable() -> str | None:
-    """Return why Redis cannot be used, or None when it answers."""
+    """Return why Redis cannot be used, or None when it replies to PING."""
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
     except (redis.RedisError, socket.error) as exc:

@@ -1,6 +1,6 @@
 """Multi-node serving: every API node serves every deployed model.
 
-The database holds the one truth about which aligned models are deployed. The API node that
+The database is the one source of truth about which aligned models are deployed. The API node that
 receives a deploy or undeploy request runs it as in single-node mode (``deployments.service``).
 Every API node also runs ``ModelSync``, which every ``model_sync_seconds`` loads the adapters of
 DEPLOYED models that its engine lacks and unloads those whose model is UNDEPLOYED or gone. A
@@ -70,8 +70,8 @@ def _loaded_models(engine: ServingEngine) -> set[str]:
 def ensure_loaded(settings: Settings, engine: ServingEngine, project: AlignmentProject) -> bool:
     """Return whether ``project``'s model can be served here, loading it first in multi-node mode.
 
-    A model that another node deployed moments ago is DEPLOYED in the database before the
-    sync loop of this node has loaded it; this loads it on the request that needs it.
+    A model that another node deployed moments ago may be DEPLOYED in the database before the
+    sync loop of this node has loaded it. The request that needs it then loads it.
     """
     if engine.is_loaded(project.model_id):
         return True

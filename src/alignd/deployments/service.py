@@ -208,7 +208,8 @@ def restore_deployments(runtime: Runtime) -> None:
             new_status = ModelStatus.UNDEPLOYED
             error = f"{type(exc).__name__}: {exc}"
         with session_scope(settings) as session:
-            if ProjectRepository(session).move_model_status(project_id, status, new_status) and status == ModelStatus.DEPLOYING:
+            moved = ProjectRepository(session).move_model_status(project_id, status, new_status)
+            if moved and status == ModelStatus.DEPLOYING:
                 if error is None:
                     _finish_pending_task(session, project_id, DEPLOY, "COMPLETED", endpoint=endpoint_url(model_id))
                 else:

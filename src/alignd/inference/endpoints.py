@@ -48,7 +48,7 @@ SESSION_HEADER = "X-Session-ID"
 ERROR_RESPONSES = {
     400: {"description": "Invalid parameters, a prompt over the context length, or max_tokens over the cap."},
     404: {"description": "The model does not exist, is not deployed, or belongs to another user."},
-    503: {"description": "The request queue is full; retry after the Retry-After header's seconds."},
+    503: {"description": "The request queue is full. Retry after the seconds in the Retry-After header."},
 }
 
 

@@ -45,7 +45,7 @@ class InferenceRepository:
         return found is not None
 
     def record_use(self, project_id: str, used_at: datetime) -> bool:
-        """Count one request on the project's model; False when the project is gone or being deleted."""
+        """Count one request on the project's model. Return False when the project is gone or being deleted."""
         result = self.session.execute(
             update(AlignmentProject)
             .where(AlignmentProject.id == project_id, AlignmentProject.deleting.is_(False))
@@ -70,7 +70,7 @@ class InferenceRepository:
 
 
 def delete_conversations_for_project(session: Session, project_id: str) -> int:
-    """Delete every saved message of the project; return how many rows went."""
+    """Delete every saved message of the project and return how many rows were deleted."""
     result = session.execute(delete(ConversationMessage).where(ConversationMessage.project_id == project_id))
     session.flush()
     return result.rowcount or 0

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from alignd.serving.engine import GenerationParams
 from alignd.serving.params import MAX_CHOICES, MAX_STOP_STRINGS
 
-# max_tokens when a request leaves it out; the server's cap lowers it further.
+# max_tokens when a request leaves it out. A lower max_tokens_cap of the server lowers it further.
 DEFAULT_MAX_TOKENS = 256
 
 
@@ -17,7 +17,7 @@ class TextPart(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    # "developer" is the newer OpenAI name for "system"; the chat template gets "system".
+    # "developer" is the newer OpenAI name for "system", so the chat template gets "system".
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[TextPart]
 
@@ -36,7 +36,7 @@ class SamplingFields(BaseModel):
     model: str = Field(min_length=1, max_length=300)
     max_tokens: int | None = Field(default=None, ge=1, description="Maximum number of tokens to generate for each choice.")
     max_completion_tokens: int | None = Field(
-        default=None, ge=1, description="Newer OpenAI name for max_tokens; max_tokens wins when both are set."
+        default=None, ge=1, description="Newer OpenAI name for max_tokens. When both are set, max_tokens wins."
     )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="0 picks the most likely token.")
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
@@ -114,7 +114,7 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[ChatChoice]
     usage: Usage
-    # Mean probability of the generated tokens over all choices, in [0, 1]; aligned models only.
+    # Mean probability of the generated tokens over all choices, in [0, 1], for aligned models only.
     confidence_score: float | None = None
 
 

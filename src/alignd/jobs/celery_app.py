@@ -1,9 +1,9 @@
 """The Celery application shared by API nodes (which send jobs) and workers (which run them).
 
 A message carries only a job id. The worker reloads the job from the database and runs it
-through ``supervise_job``, the same code the embedded backend runs, so a message that
-arrives twice, or for a job that was cancelled meanwhile, is skipped by the job's
-compare-and-set claim.
+through ``supervise_job``, the same code that the embedded backend runs. A message that
+arrives twice, or one for a job that was cancelled meanwhile, loses the compare-and-set
+claim in ``supervise_job`` and is dropped.
 """
 
 from celery import Celery
@@ -39,7 +39,8 @@ def create_celery_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
-        # A dropped Redis connection must not cancel running jobs; Celery 5 defaults to this and 6.0 will not.
+        # Keep running jobs when the Redis connection drops. Celery 5.x does so by default, and its
+        # deprecation warning says that 6.0 will cancel them instead.
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
 

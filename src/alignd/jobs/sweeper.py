@@ -29,8 +29,8 @@ def stale_job_error(settings: Settings) -> str:
 def fail_stale_jobs(settings: Settings) -> list[str]:
     """Fail RUNNING jobs whose heartbeat is older than ``job_stale_seconds``; return their ids.
 
-    NOTE: heartbeats carry the writing node's clock, so node clocks must agree to well
-    within ``job_stale_seconds`` (NTP); a node whose clock runs late sees live jobs as stale.
+    NOTE: heartbeats carry the clock of the node that writes them, so node clocks must agree to
+    well within ``job_stale_seconds`` (NTP). A node whose clock runs ahead fails live jobs as stale.
     """
     cutoff = utcnow() - timedelta(seconds=settings.job_stale_seconds)
     with session_scope(settings) as session:
@@ -49,9 +49,9 @@ def fail_job(settings: Settings, job_id: str, kind: str, target_id: str, error: 
     """Fail a job that has not ended, and its resource; False when the job had ended already.
 
     Only the caller that wins the compare-and-set on the job fails the resource, so a job that
-    finished meanwhile keeps the resource's state. The job's stop flag is set as well: a
-    supervisor that was only slow, not dead, sees it at its next heartbeat and kills the job
-    child, so a failed job never writes again.
+    finished meanwhile keeps the resource's state. The job's stop flag is set as well, so a
+    supervisor that was only slow, not dead, reads it at its next heartbeat and kills the job
+    child before it writes again.
     """
     with session_scope(settings) as session:
         repo = JobRepository(session)

@@ -21,7 +21,7 @@ class Ticket:
 
 
 class AdmissionControl:
-    """Counts requests waiting or running and open streams; rejects those beyond the limits."""
+    """Counter of requests waiting or running and of open streams, which rejects those beyond the limits."""
 
     def __init__(self, max_requests: int, max_streams: int) -> None:
         self.max_requests = max_requests
@@ -31,7 +31,7 @@ class AdmissionControl:
         self._streams = 0
 
     def admit(self, streaming: bool) -> Ticket:
-        """Take a place for one request; raise Overloaded (503 with Retry-After) when none is free."""
+        """Take a place for one request, or raise Overloaded (503 with Retry-After) when none is free."""
         with self._lock:
             if self._requests >= self.max_requests:
                 raise Overloaded(

@@ -32,7 +32,7 @@ class ChoiceText:
         return self.finish_reason is not None
 
     def append(self, token_id: int, probability: float, entropy: float) -> str:
-        """Add a generated token; return the text that is now safe to send."""
+        """Add a generated token and return the text that is now safe to send."""
         self.generated_tokens += 1
         self._probability_sum += probability
         self._entropy_sum += entropy
@@ -58,7 +58,7 @@ class ChoiceText:
         return delta
 
     def finish_length(self) -> str:
-        """End the choice because it reached its token limit; return the text still held back."""
+        """End the choice because it reached its token limit, and return the text still held back."""
         text = self._tokenizer.decode(self._token_ids, skip_special_tokens=True)
         stop_at = self._first_stop(text)
         if stop_at is not None:

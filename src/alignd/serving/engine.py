@@ -48,7 +48,7 @@ class GenerationStream(Iterator[StreamDelta]):
     """Deltas of one streaming request, for all its choices interleaved.
 
     Iterating may raise ``alignd.serving.errors.ModelNotLoaded`` when the model is unloaded
-    mid-stream. ``close()`` frees the request's place in the queue; it may be called from
+    mid-stream. ``close()`` frees the request's place in the queue. It may be called from
     another thread while a step runs, and then takes effect when that step returns.
     """
 
@@ -87,7 +87,7 @@ class ServingEngine(Protocol):
     def load_adapter(self, model_id: str, base_model: str, adapter_dir: Path) -> None: ...
 
     def unload_adapter(self, model_id: str) -> None:
-        """Remove the adapter; returns once its weights are out of memory."""
+        """Remove the adapter, returning only once its weights are out of memory."""
         ...
 
     def is_loaded(self, model_id: str) -> bool: ...

@@ -5,7 +5,7 @@ from alignd.serving.engine import ServingEngine
 
 
 def build_engine(settings: Settings) -> ServingEngine:
-    """Build the process's serving engine; routes and the deploy service see only ServingEngine.
+    """Build the process's serving engine. Routes and the deploy service see only ServingEngine.
 
     NOTE: transformers is the only engine so far. Another one (llama.cpp, vLLM) plugs in here,
     chosen by a setting, once it implements ServingEngine, including the errors of

@@ -1,6 +1,6 @@
 """Base models and LoRA adapters in memory, one copy of each base shared by its adapters.
 
-The first adapter on a base wraps it with ``PeftModel.from_pretrained``; later ones are
+The first adapter on a base wraps it with ``PeftModel.from_pretrained``, and later ones are
 added with ``load_adapter`` and removed with ``delete_adapter``. Requests choose their
 adapter with ``set_adapter`` (or switch the adapter layers off for the base model itself)
 under the base's lock, which every forward pass and every adapter change holds.
@@ -51,7 +51,7 @@ class LoadedAdapter:
     base_name: str
     adapter_name: str
     adapter_dir: Path
-    # Set by unload_adapter before it removes the weights; a request generating on the
+    # Set by unload_adapter before it removes the weights. A request generating on the
     # adapter checks it before every forward pass.
     unloaded: bool = False
 
@@ -69,7 +69,7 @@ class LoadedBase:
     lock: threading.Lock = field(default_factory=threading.Lock)
     peft: PeftModel | None = None
     adapters: dict[str, LoadedAdapter] = field(default_factory=dict)
-    # True once a request asked for the base model itself; such a base stays loaded when
+    # True once a request asked for the base model itself. Such a base stays loaded when
     # its last adapter goes.
     serves_base: bool = False
     dropped: bool = False
@@ -140,7 +140,7 @@ class ModelStore:
 
     def load_adapter(self, model_id: str, base_model: str, adapter_dir: Path) -> None:
         if not (adapter_dir / "adapter_config.json").is_file():
-            raise AdapterLoadFailed(f"Adapter folder '{adapter_dir}' has no adapter_config.json; train the model first.")
+            raise AdapterLoadFailed(f"Adapter folder '{adapter_dir}' has no adapter_config.json. Train the model first.")
         info = self._catalog_entry(base_model)
         if info is None:
             raise AdapterLoadFailed(f"Base model '{base_model}' of adapter '{model_id}' is not in the catalog.")
@@ -273,7 +273,7 @@ class ModelStore:
                 del self._bases[base.name]
 
     def _detach(self, base: LoadedBase, adapter: LoadedAdapter) -> None:
-        """Remove the adapter's weights from the base; drop the base if nothing uses it. Hold base.lock."""
+        """Remove the adapter's weights from the base, and drop the base if nothing uses it. Hold base.lock."""
         assert base.peft is not None
         if base.adapters:
             # Deleting the active adapter makes peft pick another one and warn, so activate a
@@ -325,7 +325,7 @@ def _switchable_layers(model: torch.nn.Module) -> list[BaseTunerLayer] | None:
             return None
         if isinstance(module, BaseTunerLayer):
             # NOTE: these private fields back peft's active_adapter and disable_adapters
-            # properties (peft 0.17 to 0.21); without them the engine falls back to the public API.
+            # properties (checked on peft 0.21). Without them, the engine falls back to the public API.
             if not (hasattr(module, "_active_adapter") and hasattr(module, "_disable_adapters")):
                 return None
             layers.append(module)

@@ -34,7 +34,7 @@ def select_tokens(
     if top_p < 1.0:
         sorted_scores, order = torch.sort(scores, dim=-1, descending=True)
         sorted_probs = torch.softmax(sorted_scores, dim=-1)
-        # Drop a token when the tokens ranked above it already cover top_p; the best token stays.
+        # Drop a token when the tokens ranked above it already cover top_p, so the best token stays.
         mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
         drop_sorted = mass_before >= top_p
         drop = drop_sorted.scatter(-1, order, drop_sorted)

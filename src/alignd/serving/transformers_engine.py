@@ -30,7 +30,7 @@ PromptBuilder = Callable[[PreTrainedTokenizerBase], list[int]]
 
 
 class TransformersEngine:
-    """The default ServingEngine. Construction loads nothing; models load on first use."""
+    """The default ServingEngine. Construction loads nothing, and models load on first use."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -212,7 +212,7 @@ def _chat_prompt(model: str, messages: list[dict[str, str]]) -> PromptBuilder:
     def build(tokenizer: PreTrainedTokenizerBase) -> list[int]:
         if not tokenizer.chat_template:
             raise InvalidPrompt(
-                f"Model '{model}' has no chat template; send a plain prompt to the completions route instead."
+                f"Model '{model}' has no chat template. Send a plain prompt to the completions route instead."
             )
         try:
             text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
