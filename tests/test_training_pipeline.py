@@ -260,7 +260,7 @@ def test_alignment_in_forkserver_child(module_settings: Settings, tmp_path: Path
 
 @pytest.mark.slow
 def test_smollm2_alignment_few_steps(module_settings: Settings, tmp_path: Path) -> None:
-    hyperparameters = {"max_steps": 3, "max_seq_length": 128, "batch_size": 2}
+    hyperparameters = {"max_steps": 3, "max_seq_length": 64, "batch_size": 2}
     result = align(module_settings, tmp_path / "project", hyperparameters, base_model="nugen-flash-instruct")
 
     assert (result.adapter_dir / "adapter_model.safetensors").is_file()

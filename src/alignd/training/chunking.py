@@ -110,7 +110,7 @@ def _split_words(text: str, count_tokens: CountTokens, max_tokens: int) -> list[
 
 
 def _fit_unit(text: str, count_tokens: CountTokens, max_tokens: int) -> list[tuple[str, int]]:
-    """Return the unit as pieces of at most ``max_tokens`` tokens each, with their token counts."""
+    """Return the unit as (piece, token count) pairs of at most ``max_tokens`` tokens; one longer word stays whole."""
     tokens = count_tokens(text)
     if tokens <= max_tokens:
         return [(text, tokens)]

@@ -1,6 +1,6 @@
 """Training examples: grounded question-answer pairs plus raw chunk text, written as JSONL.
 
-``dataset.jsonl`` holds every example with its ``split`` ("train" or "validation");
+``dataset.jsonl`` contains every example with its ``split`` ("train" or "validation").
 ``validation.jsonl`` repeats the held-out examples that the validation loss is measured on.
 """
 

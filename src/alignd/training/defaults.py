@@ -10,7 +10,7 @@ from alignd.errors import BadRequest
 
 SEED = 42
 LEARNING_RATE = 2e-4
-# Longest packed block: a CPU step costs about linearly more per token, so CPUs get shorter blocks.
+# Packed block length. A step's cost grows with the block length, so CPUs get shorter blocks.
 MAX_SEQ_LENGTH = {"cpu": 256, "cuda": 1024}
 BATCH_SIZE = {"cpu": 4, "cuda": 16}
 # Default max_steps never exceeds this when epochs is a default too, so a large corpus on CPU still ends.
@@ -43,14 +43,20 @@ def default_epochs(document_tokens: int) -> int:
     return 1
 
 
-def choose_hyperparameters(user: dict[str, Any], document_tokens: int, device: str, context_length: int) -> dict[str, Any]:
-    """Merge user values over defaults for everything except ``max_steps``."""
-    values = {key: value for key, value in user.items() if value is not None}
-    if values.get("max_seq_length", 0) > context_length:
+def check_for_model(user: dict[str, Any], context_length: int) -> None:
+    """Raise HyperparameterConflict (400) when user values do not fit the base model."""
+    max_seq_length = user.get("max_seq_length")
+    if max_seq_length is not None and max_seq_length > context_length:
         raise HyperparameterConflict(
-            f"max_seq_length {values['max_seq_length']} is larger than the base model's context length "
+            f"max_seq_length {max_seq_length} is larger than the base model's context length "
             f"{context_length}. Use a value of at most {context_length}."
         )
+
+
+def choose_hyperparameters(user: dict[str, Any], document_tokens: int, device: str, context_length: int) -> dict[str, Any]:
+    """Merge user values over defaults for everything except ``max_steps``."""
+    check_for_model(user, context_length)
+    values = {key: value for key, value in user.items() if value is not None}
     lora_r = values.get("lora_r", 8 if document_tokens < 20_000 else 16)
     chosen = {
         "epochs": default_epochs(document_tokens),

@@ -1,6 +1,6 @@
 """The ``extractive`` data generator: question-answer pairs taken from a chunk without any model.
 
-Every answer is text copied from the chunk. Questions come from fixed patterns over the chunk's
+Every answer is text copied from the chunk, cut at about 600 characters. Questions come from fixed patterns over the chunk's
 structure, so the same document always gives the same pairs. Patterns, in order:
 FAQ-style questions already in the text, the section heading, definitions ("X is a ...",
 "X means ...", glossary lines "Term: ..."), numbered rules and clauses, and key sentences

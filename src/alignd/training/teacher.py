@@ -49,7 +49,7 @@ def parse_pairs(content: str) -> list[QAPair]:
 
 
 class TeacherGenerator:
-    """Asks ``POST {teacher_url}/chat/completions`` for pairs; retries timeouts, 429 and 5xx twice."""
+    """Requests pairs from ``POST {teacher_url}/chat/completions``. Timeouts, 429 and 5xx are retried twice."""
 
     name = "teacher"
 

@@ -35,8 +35,8 @@ class TrainOutcome:
     steps: int
     stopped: bool
     seconds: float
-    # CPU time of this process (all threads) during training; on a shared machine it shows the
-    # cost of training itself, where wall-clock seconds also count waiting for a core.
+    # CPU time of this process (all threads) during training. On a shared machine it shows the
+    # cost of training itself, because wall-clock seconds also count waiting for a core.
     cpu_seconds: float
     trained_tokens: int
 
