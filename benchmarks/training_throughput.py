@@ -64,7 +64,10 @@ class Measurement:
 def corpus_documents() -> list[SourceDocument]:
     text = tiny.CORPUS_PATH.read_text(encoding="utf-8")
     sections = ["# " + part if not part.startswith("# ") else part for part in text.split("\n# ") if part.strip()]
-    return [SourceDocument(id=f"doc_{index:03d}", filename=f"section-{index:03d}.md", text=section) for index, section in enumerate(sections)]
+    return [
+        SourceDocument(id=f"doc_{index:03d}", filename=f"section-{index:03d}.md", text=section)
+        for index, section in enumerate(sections)
+    ]
 
 
 def run_alignd(settings: Settings, model: str, hyperparameters: dict, work_dir: Path) -> tuple[Measurement, Path]:
@@ -78,7 +81,9 @@ def run_alignd(settings: Settings, model: str, hyperparameters: dict, work_dir: 
     )
     result = run_alignment(settings, spec, lambda _progress: None, lambda: False)
     metrics = result.metrics
-    measurement = Measurement("alignd (packed blocks)", metrics["train_tokens"], metrics["train_seconds"], metrics["train_cpu_seconds"])
+    measurement = Measurement(
+        "alignd (packed blocks)", metrics["train_tokens"], metrics["train_seconds"], metrics["train_cpu_seconds"]
+    )
     return measurement, result.dataset_path
 
 
@@ -159,7 +164,9 @@ def main() -> None:
     parser.add_argument("--model", default="tiny-random-llama", help="Base model name from the catalog.")
     parser.add_argument("--steps", type=int, default=30, help="Optimizer steps per run.")
     parser.add_argument("--batch-size", type=int, default=4, help="Sequences per step.")
-    parser.add_argument("--max-seq-length", type=int, default=256, help="Block length (alignd) and padded length (baseline), in tokens.")
+    parser.add_argument(
+        "--max-seq-length", type=int, default=256, help="Block length (alignd) and padded length (baseline), in tokens."
+    )
     parser.add_argument("--repeats", type=int, default=3, help="Runs of each contender; the median is reported.")
     parser.add_argument("--output", type=Path, default=None, help="Write the results as JSON to this file.")
     args = parser.parse_args()
@@ -176,7 +183,8 @@ def main() -> None:
         for repeat in range(args.repeats):
             measured, dataset_path = run_alignd(settings, args.model, hyperparameters, Path(temp) / f"alignd-{repeat}")
             runs["alignd"].append(measured)
-            runs["baseline"].append(run_baseline(checkpoint, dataset_path, hyperparameters, Path(temp) / f"baseline-{repeat}"))
+            baseline = run_baseline(checkpoint, dataset_path, hyperparameters, Path(temp) / f"baseline-{repeat}")
+            runs["baseline"].append(baseline)
             print(f"repeat {repeat + 1}: " + ", ".join(
                 f"{name} {runs[name][-1].tokens_per_second:.0f} tok/s" for name in runs), file=sys.stderr)
 
@@ -192,9 +200,14 @@ def main() -> None:
     summary["ratio_wall"] = summary["alignd"]["tokens_per_second"] / summary["baseline"]["tokens_per_second"]
     summary["ratio_best"] = summary["alignd"]["best_tokens_per_second"] / summary["baseline"]["best_tokens_per_second"]
     summary["ratio_cpu"] = summary["alignd"]["tokens_per_cpu_second"] / summary["baseline"]["tokens_per_cpu_second"]
-    summary["settings"] = {"model": args.model, "repeats": args.repeats, "torch_threads": torch.get_num_threads(), **hyperparameters}
+    summary["settings"] = {
+        "model": args.model, "repeats": args.repeats, "torch_threads": torch.get_num_threads(), **hyperparameters
+    }
 
-    print("| contender | training tokens per run | tokens/s (wall, median) | tokens/s (wall, best) | tokens/s (CPU, median) |")
+    print(
+        "| contender | training tokens per run | tokens/s (wall, median) | tokens/s (wall, best) "
+        "| tokens/s (CPU, median) |"
+    )
     print("|---|---|---|---|---|")
     for name in ("alignd", "baseline"):
         row = summary[name]

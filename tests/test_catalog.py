@@ -166,7 +166,9 @@ def test_user_checkpoint_registered_and_resolved(settings: Settings, tiny_copy: 
     assert ensure_checkpoint(settings, "my-tiny") == tiny_copy.resolve()
 
 
-def test_user_model_listed_in_route(client: TestClient, auth: dict[str, str], settings: Settings, tiny_copy: Path) -> None:
+def test_user_model_listed_in_route(
+    client: TestClient, auth: dict[str, str], settings: Settings, tiny_copy: Path
+) -> None:
     add_user_model(settings, "my-tiny", tiny_copy)
     models = {model["id"]: model for model in client.get("/api/v3/models", headers=auth).json()["models"]}
     assert models["my-tiny"]["source"] == "user"
@@ -214,7 +216,8 @@ def test_user_model_folder_without_config_rejected(settings: Settings, tmp_path:
 
 def test_user_model_encoder_rejected(settings: Settings, tmp_path: Path, tiny_copy: Path) -> None:
     folder = tmp_path / "bert"
-    BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)).save_pretrained(folder)
+    config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(folder)
     with pytest.raises(InvalidBaseModel, match="causal language model"):
         add_user_model(settings, "bert", folder)
 

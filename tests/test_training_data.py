@@ -75,7 +75,8 @@ def test_chunks_never_cross_headings(count_tokens) -> None:  # type: ignore[no-u
 
 
 def test_chunks_respect_token_budget(count_tokens) -> None:  # type: ignore[no-untyped-def]
-    text = "# Long\n\n" + " ".join(f"Sentence number {index} explains one more rule of the handbook." for index in range(80))
+    sentences = [f"Sentence number {index} explains one more rule of the handbook." for index in range(80)]
+    text = "# Long\n\n" + " ".join(sentences)
     chunks = chunk_document("doc_1", text, count_tokens, max_tokens=64)
     assert len(chunks) > 5
     assert all(count_tokens(chunk.text) <= 64 + len(chunk.units) for chunk in chunks)
@@ -96,7 +97,8 @@ def test_chunks_of_empty_document(count_tokens) -> None:  # type: ignore[no-unty
 
 def _pairs(count_tokens) -> list[QAPair]:  # type: ignore[no-untyped-def]
     generator = ExtractiveGenerator()
-    return [pair for chunk in chunk_document("doc_1", POLICY, count_tokens, 200) for pair in generator.generate(chunk, "travel.md")]
+    chunks = chunk_document("doc_1", POLICY, count_tokens, 200)
+    return [pair for chunk in chunks for pair in generator.generate(chunk, "travel.md")]
 
 
 def test_extractive_is_deterministic(count_tokens) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +124,8 @@ def test_extractive_pattern_questions(count_tokens) -> None:  # type: ignore[no-
 def test_teacher_generator_pairs(settings: Settings, count_tokens) -> None:  # type: ignore[no-untyped-def]
     chunk = chunk_document("doc_1", POLICY, count_tokens, 200)[1]
     with run_teacher() as (url, log):
-        teacher_settings = settings.model_copy(update={"teacher_url": url, "teacher_model": "teacher-1", "teacher_api_key": "sk-test"})
+        teacher = {"teacher_url": url, "teacher_model": "teacher-1", "teacher_api_key": "sk-test"}
+        teacher_settings = settings.model_copy(update=teacher)
         generator = build_generator(teacher_settings, "teacher")
         pairs = generator.generate(chunk, "travel.md")
         generator.close()

@@ -15,6 +15,7 @@ from alignd.catalog.service import ensure_checkpoint
 from alignd.catalog.user_models import add_user_model
 from alignd.config import Settings
 from alignd.training.generators import TeacherNotConfigured
+from alignd.training.teacher import TeacherFailed
 from alignd.training.pipeline import (
     AlignmentResult,
     AlignmentSpec,
@@ -100,7 +101,9 @@ def module_settings(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: P
 
 
 @pytest.fixture(scope="module")
-def two_step_run(module_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[AlignmentResult, ProgressLog, Path]:
+def two_step_run(
+    module_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[AlignmentResult, ProgressLog, Path]:
     output_dir = tmp_path_factory.mktemp("two-step") / "project"
     progress = ProgressLog()
     result = align(module_settings, output_dir, {"max_steps": 2}, progress=progress)
@@ -116,7 +119,8 @@ def test_two_step_alignment_writes_adapter(two_step_run) -> None:  # type: ignor
 
 def test_two_step_alignment_outputs_stay_in_folder(two_step_run) -> None:  # type: ignore[no-untyped-def]
     _result, _progress, output_dir = two_step_run
-    assert sorted(path.name for path in output_dir.iterdir()) == ["adapter", "checkpoints", "dataset.jsonl", "validation.jsonl"]
+    names = sorted(path.name for path in output_dir.iterdir())
+    assert names == ["adapter", "checkpoints", "dataset.jsonl", "validation.jsonl"]
     assert [path.name for path in (output_dir / "checkpoints").iterdir()] == ["checkpoint-2"]
 
 
@@ -171,7 +175,9 @@ def test_adapter_loads_on_base_model(two_step_run, module_settings: Settings) ->
     assert output.shape[1] == inputs["input_ids"].shape[1] + 3
 
 
-def test_same_seed_same_adapter(two_step_run, module_settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_same_adapter(  # type: ignore[no-untyped-def]
+    two_step_run, module_settings: Settings, tmp_path: Path
+) -> None:
     first, _progress, _output_dir = two_step_run
     second = align(module_settings, tmp_path / "again", {"max_steps": 2})
     first_weights = load_file(first.adapter_dir / "adapter_model.safetensors")
@@ -195,7 +201,9 @@ def test_stop_between_training_steps(module_settings: Settings, tmp_path: Path) 
         return any(report.phase == "training" for report in progress.reports)
 
     with pytest.raises(AlignmentStopped, match="Stopped after training step 1 of 50"):
-        align(module_settings, tmp_path / "project", {"max_steps": 50}, should_stop=stop_once_training, progress=progress)
+        align(
+            module_settings, tmp_path / "project", {"max_steps": 50}, should_stop=stop_once_training, progress=progress
+        )
     assert not (tmp_path / "project" / "adapter").exists()
 
 
@@ -224,6 +232,13 @@ def test_teacher_alignment_uses_teacher_pairs(module_settings: Settings, tmp_pat
     records = [json.loads(line) for line in result.dataset_path.read_text().splitlines()]
     assert {record["source"] for record in records if record["kind"] == "pair"} == {"teacher"}
     assert result.dataset_stats["pairs"] == len(log.requests)
+
+
+def test_teacher_without_usable_pairs_fails(module_settings: Settings, tmp_path: Path) -> None:
+    with run_teacher(content="Sorry, I cannot write questions today.") as (url, _log):
+        teacher_settings = module_settings.model_copy(update={"teacher_url": url, "teacher_model": "teacher-1"})
+        with pytest.raises(TeacherFailed, match="no usable question-answer pairs"):
+            align(teacher_settings, tmp_path / "project", {"max_steps": 1}, generator="teacher")
 
 
 def test_validation_loss_drops_after_training(module_settings: Settings, tmp_path: Path) -> None:

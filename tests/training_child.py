@@ -22,7 +22,8 @@ def align_in_forkserver_child(settings: Settings, spec: AlignmentSpec, result_pa
     """Run ``run_alignment`` in a forkserver child; return its exit code."""
     context = multiprocessing.get_context("forkserver")
     spec_values = {**asdict(spec), "output_dir": str(spec.output_dir)}
-    process = context.Process(target=_align, args=(settings.model_dump_json(), json.dumps(spec_values), str(result_path)))
+    arguments = (settings.model_dump_json(), json.dumps(spec_values), str(result_path))
+    process = context.Process(target=_align, args=arguments)
     process.start()
     process.join(timeout)
     if process.is_alive():

@@ -45,7 +45,9 @@ def file_fingerprint(path: Path) -> str:
 def tiny_fingerprint() -> str:
     """Return a short key over the shipped tokenizer and the model sizes, so a change builds a new folder."""
     digest = hashlib.sha256(tiny.TOKENIZER_PATH.read_bytes())
-    sizes = (tiny.HIDDEN_SIZE, tiny.INTERMEDIATE_SIZE, tiny.NUM_LAYERS, tiny.NUM_HEADS, tiny.CONTEXT_LENGTH, tiny.WEIGHT_SEED)
+    sizes = (
+        tiny.HIDDEN_SIZE, tiny.INTERMEDIATE_SIZE, tiny.NUM_LAYERS, tiny.NUM_HEADS, tiny.CONTEXT_LENGTH, tiny.WEIGHT_SEED
+    )
     digest.update(repr(sizes).encode())
     return digest.hexdigest()[:12]
 

@@ -37,9 +37,13 @@ def inspect_checkpoint(path: Path) -> CheckpointFacts:
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     if not path.is_dir():
-        raise InvalidBaseModel(f"Model path '{path}' is not a folder. Pass a Hugging Face checkpoint folder or a .gguf file.")
+        raise InvalidBaseModel(
+            f"Model path '{path}' is not a folder. Pass a Hugging Face checkpoint folder or a .gguf file."
+        )
     if not (path / "config.json").is_file():
-        raise InvalidBaseModel(f"Checkpoint folder '{path}' has no config.json, so it is not a Hugging Face checkpoint.")
+        raise InvalidBaseModel(
+            f"Checkpoint folder '{path}' has no config.json, so it is not a Hugging Face checkpoint."
+        )
     if not any(any(path.glob(pattern)) for pattern in WEIGHT_PATTERNS):
         raise InvalidBaseModel(f"Checkpoint folder '{path}' has no weights (*.safetensors or pytorch_model*.bin).")
 
@@ -59,7 +63,8 @@ def inspect_checkpoint(path: Path) -> CheckpointFacts:
     # transformers 5 builds an empty tokenizer from the model type when the files are missing.
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
         raise InvalidBaseModel(
-            f"Checkpoint '{path}' has no tokenizer files (one of {', '.join(TOKENIZER_FILES)}). Save the tokenizer into it."
+            f"Checkpoint '{path}' has no tokenizer files (one of {', '.join(TOKENIZER_FILES)}). "
+            "Save the tokenizer into it."
         )
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)

@@ -66,7 +66,10 @@ def user_checkpoint(settings: Settings, model: UserModel) -> Path:
     if model.format == "checkpoint":
         return path
     return cached_checkpoint(
-        settings.model_cache_dir, gguf_cache_folder(model), lambda target: convert_gguf(path, target), {"source": str(path)}
+        settings.model_cache_dir,
+        gguf_cache_folder(model),
+        lambda target: convert_gguf(path, target),
+        {"source": str(path)},
     )
 
 
@@ -83,7 +86,8 @@ def user_model_problem(model: UserModel) -> str | None:
 def _check_name(settings: Settings, name: str) -> None:
     if not NAME_PATTERN.match(name):
         raise InvalidBaseModel(
-            f"Model name '{name}' is invalid: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+            f"Model name '{name}' is invalid: use 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
         )
     builtin_names = {model.id.lower() for model in BUILTIN_MODELS}
     builtin_names |= {alias.lower() for model in BUILTIN_MODELS for alias in model.aliases}
@@ -111,7 +115,9 @@ def add_user_model(settings: Settings, name: str, path: Path, description: str =
         added_at=time.time(),
     )
     if model.format == "gguf" and path.suffix.lower() != ".gguf":
-        raise InvalidBaseModel(f"Model path '{path}' is a file but not a .gguf file. Pass a GGUF file or a checkpoint folder.")
+        raise InvalidBaseModel(
+            f"Model path '{path}' is a file but not a .gguf file. Pass a GGUF file or a checkpoint folder."
+        )
 
     facts = inspect_checkpoint(user_checkpoint(settings, model))
     model.architecture = facts.architecture

@@ -77,6 +77,9 @@ def worker(
     if not queue_names:
         raise typer.BadParameter(f"--queues {queues!r} names no queue.", param_hint="--queues")
 
+    if settings.job_backend != "celery":
+        log.warning("worker.job_backend_not_celery", job_backend=settings.job_backend,
+                    hint="API nodes send jobs to workers only when ALIGND_JOB_BACKEND is 'celery'.")
     settings.ensure_dirs()
     upgrade_database(settings)
     # The pool processes must not share the connections that the migration opened.

@@ -13,7 +13,7 @@ from alignd.db.engine import session_scope
 from alignd.jobs.models import JobStatus
 from alignd.jobs.repository import JobRepository
 from alignd.jobs.supervisor import supervise_job, worker_name
-from alignd.jobs.sweeper import fail_job
+from alignd.jobs.supervisor import fail_job
 from alignd.logging import get_logger
 
 log = get_logger(__name__)

@@ -13,7 +13,7 @@ from alignd.ids import new_id
 from alignd.jobs.backend import JobBackend
 from alignd.jobs.models import TERMINAL_JOB_STATUSES, Job, JobStatus
 from alignd.jobs.repository import JobRepository
-from alignd.jobs.supervisor import record_failure
+from alignd.jobs.supervisor import fail_job
 from alignd.logging import get_logger
 from alignd.timeutil import utcnow
 
@@ -68,7 +68,7 @@ def stop_jobs_for_target(settings: Settings, target_id: str) -> None:
             live = [job for job in still_running if job.heartbeat_at is not None and job.heartbeat_at >= stale_before]
         if not live:
             for job in still_running:
-                record_failure(settings, job.id, job.kind, job.target_id, "The job's worker stopped answering.")
+                fail_job(settings, job.id, job.kind, job.target_id, "The job's worker stopped answering.")
             return
         if time.monotonic() > deadline:
             raise Conflict(
@@ -85,15 +85,15 @@ def recover_interrupted_jobs(settings: Settings) -> None:
     The embedded backend runs jobs only inside this process, so at its start every RUNNING
     job is an orphan. With Celery only jobs whose heartbeat went stale are.
     """
-    with session_scope(settings) as session:
-        repo = JobRepository(session)
-        if settings.job_backend == "embedded":
-            orphans = repo.list_by_status(JobStatus.RUNNING)
-        else:
-            orphans = repo.stale_running(utcnow() - timedelta(seconds=settings.job_stale_seconds))
-        orphan_refs = [(job.id, job.kind, job.target_id) for job in orphans]
+    if settings.job_backend != "embedded":
+        from alignd.jobs.sweeper import fail_stale_jobs
 
-    for job_id, kind, target_id in orphan_refs:
-        error = "Interrupted: alignd stopped while this job ran. Create the project again to retry."
-        record_failure(settings, job_id, kind, target_id, error)
-        log.warning("job.recovered_as_failed", job_id=job_id, kind=kind, target_id=target_id)
+        fail_stale_jobs(settings)
+        return
+
+    with session_scope(settings) as session:
+        orphans = [(job.id, job.kind, job.target_id) for job in JobRepository(session).list_by_status(JobStatus.RUNNING)]
+    for job_id, kind, target_id in orphans:
+        error = "Interrupted: alignd stopped while this job ran. Start it again to retry."
+        if fail_job(settings, job_id, kind, target_id, error):
+            log.warning("job.recovered_as_failed", job_id=job_id, kind=kind, target_id=target_id)

@@ -62,13 +62,23 @@ def _terminate(process: multiprocessing.process.BaseProcess, grace_seconds: floa
         process.join()
 
 
-def record_failure(settings: Settings, job_id: str, kind: str, target_id: str, error: str) -> None:
-    """Fail the job and, through its kind's hook, the resource it worked on."""
+def fail_job(settings: Settings, job_id: str, kind: str, target_id: str, error: str) -> bool:
+    """Fail a job that has not ended, and its resource; False when the job had ended already.
+
+    Only the caller that wins the compare-and-set on the job fails the resource, so a job that
+    finished meanwhile keeps the resource's state. The job's stop flag is set as well, so a
+    supervisor that was only slow, not dead, reads it at its next heartbeat and kills the job
+    child before it writes again.
+    """
     with session_scope(settings) as session:
-        JobRepository(session).finish(job_id, JobStatus.FAILED, error)
+        repo = JobRepository(session)
+        if not repo.finish(job_id, JobStatus.FAILED, error):
+            return False
+        repo.request_stop(job_id)
         hook = failure_hook_for(kind)
         if hook is not None:
             hook(session, target_id, error)
+    return True
 
 
 def supervise_job(settings: Settings, job_id: str) -> str:
@@ -116,7 +126,7 @@ def supervise_job(settings: Settings, job_id: str) -> str:
         status = job.status if job is not None else JobStatus.CANCELLED
     if status == JobStatus.RUNNING:
         error = f"The job process exited with code {process.exitcode} before finishing."
-        record_failure(settings, job_id, kind, target_id, error)
+        fail_job(settings, job_id, kind, target_id, error)
         log.error("job.process_died", job_id=job_id, kind=kind, exit_code=process.exitcode)
         return JobStatus.FAILED
     log.info("job.finished", job_id=job_id, kind=kind, target_id=target_id, status=status)

@@ -10,19 +10,26 @@ from datetime import timedelta
 
 from alignd.config import Settings
 from alignd.db.engine import session_scope
-from alignd.jobs.models import JobStatus
-from alignd.jobs.registry import failure_hook_for
 from alignd.jobs.repository import JobRepository
+from alignd.jobs.supervisor import fail_job
 from alignd.logging import get_logger
 from alignd.timeutil import utcnow
 
 log = get_logger(__name__)
 
 
-def stale_job_error(settings: Settings) -> str:
+# The step that runs a failed job again, by job kind, for its error message.
+_RETRY_HINTS = {
+    "align": "Create the project again to retry.",
+    "evaluate": "Start the evaluation again to retry.",
+    "benchmark": "Create the benchmark again to retry.",
+}
+
+
+def _stale_job_error(settings: Settings, kind: str) -> str:
     return (
         f"Interrupted: the worker running this job sent no heartbeat for {settings.job_stale_seconds:g} s "
-        "(it crashed, was killed or lost the database). Create the project again to retry."
+        f"(it crashed, was killed or lost the database). {_RETRY_HINTS.get(kind, 'Start it again to retry.')}"
     )
 
 
@@ -37,31 +44,11 @@ def fail_stale_jobs(settings: Settings) -> list[str]:
         stale = [(job.id, job.kind, job.target_id) for job in JobRepository(session).stale_running(cutoff)]
 
     failed = []
-    error = stale_job_error(settings)
     for job_id, kind, target_id in stale:
-        if fail_job(settings, job_id, kind, target_id, error):
+        if fail_job(settings, job_id, kind, target_id, _stale_job_error(settings, kind)):
             failed.append(job_id)
             log.warning("job.stale_failed", job_id=job_id, kind=kind, target_id=target_id)
     return failed
-
-
-def fail_job(settings: Settings, job_id: str, kind: str, target_id: str, error: str) -> bool:
-    """Fail a job that has not ended, and its resource; False when the job had ended already.
-
-    Only the caller that wins the compare-and-set on the job fails the resource, so a job that
-    finished meanwhile keeps the resource's state. The job's stop flag is set as well, so a
-    supervisor that was only slow, not dead, reads it at its next heartbeat and kills the job
-    child before it writes again.
-    """
-    with session_scope(settings) as session:
-        repo = JobRepository(session)
-        if not repo.finish(job_id, JobStatus.FAILED, error):
-            return False
-        repo.request_stop(job_id)
-        hook = failure_hook_for(kind)
-        if hook is not None:
-            hook(session, target_id, error)
-    return True
 
 
 class PeriodicSweeper:

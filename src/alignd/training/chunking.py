@@ -116,7 +116,8 @@ def _fit_unit(text: str, count_tokens: CountTokens, max_tokens: int) -> list[tup
         return [(text, tokens)]
     pieces: list[tuple[str, int]] = []
     for sentence in split_sentences(text):
-        for part in _split_words(sentence, count_tokens, max_tokens) if count_tokens(sentence) > max_tokens else [sentence]:
+        parts = [sentence] if count_tokens(sentence) <= max_tokens else _split_words(sentence, count_tokens, max_tokens)
+        for part in parts:
             part_tokens = count_tokens(part)
             if pieces and pieces[-1][1] + 1 + part_tokens <= max_tokens:
                 pieces[-1] = (pieces[-1][0] + " " + part, pieces[-1][1] + 1 + part_tokens)

@@ -53,7 +53,9 @@ def check_for_model(user: dict[str, Any], context_length: int) -> None:
         )
 
 
-def choose_hyperparameters(user: dict[str, Any], document_tokens: int, device: str, context_length: int) -> dict[str, Any]:
+def choose_hyperparameters(
+    user: dict[str, Any], document_tokens: int, device: str, context_length: int
+) -> dict[str, Any]:
     """Merge user values over defaults for everything except ``max_steps``."""
     check_for_model(user, context_length)
     values = {key: value for key, value in user.items() if value is not None}
@@ -71,7 +73,9 @@ def choose_hyperparameters(user: dict[str, Any], document_tokens: int, device: s
     return chosen
 
 
-def settle_max_steps(hyperparameters: dict[str, Any], user: dict[str, Any], train_blocks: int, device: str) -> dict[str, Any]:
+def settle_max_steps(
+    hyperparameters: dict[str, Any], user: dict[str, Any], train_blocks: int, device: str
+) -> dict[str, Any]:
     """Set ``max_steps`` from the packed block count and epochs, unless the user gave it."""
     if user.get("max_steps") is not None:
         return hyperparameters

@@ -1,7 +1,7 @@
 """The ``extractive`` data generator: question-answer pairs taken from a chunk without any model.
 
-Every answer is text copied from the chunk, cut at about 600 characters. Questions come from fixed patterns over the chunk's
-structure, so the same document always gives the same pairs. Patterns, in order:
+Every answer is text copied from the chunk, cut at about 600 characters. Questions come
+from fixed patterns over the chunk's structure, so the same document always gives the same pairs. Patterns, in order:
 FAQ-style questions already in the text, the section heading, definitions ("X is a ...",
 "X means ...", glossary lines "Term: ..."), numbered rules and clauses, and key sentences
 (rules with must/shall, sentences with figures, sentences that open a paragraph).
@@ -23,12 +23,18 @@ _DEFINITION = re.compile(
     r"^(?:(?:A|An|The)\s+)?(?P<term>[A-Za-z][\w'’ -]{1,60}?)\s+"
     r"(?P<verb>is defined as|refers to|shall mean|means|is|are)\s+(?P<rest>(?:a|an|the|any|one|two)\s.+)$"
 )
-_MEANS = re.compile(r"^(?:(?:A|An|The)\s+)?(?P<term>[A-Za-z][\w'’ -]{1,60}?)\s+(?:is defined as|refers to|shall mean|means)\s+.+$")
+_MEANS = re.compile(
+    r"^(?:(?:A|An|The)\s+)?(?P<term>[A-Za-z][\w'’ -]{1,60}?)\s+(?:is defined as|refers to|shall mean|means)\s+.+$"
+)
 _GLOSSARY = re.compile(r"^(?:\*\*)?(?P<term>[A-Z][\w'’ -]{0,50}?)(?:\*\*)?\s*(?::|\s[–—-]\s)\s*(?P<rest>\S.{10,})$")
-_RULE_WORDS = re.compile(r"\b(must|shall|may not|must not|is required|are required|is not allowed|are not allowed)\b", re.I)
+_RULE_WORDS = re.compile(
+    r"\b(must|shall|may not|must not|is required|are required|is not allowed|are not allowed)\b", re.I
+)
+_NUMBER_WORDS = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand)\b", re.I)
 _SUBJECT = re.compile(
     r"^(?P<subject>[A-Za-z][\w'’ -]{1,70}?)\s+"
-    r"(?:is|are|was|were|must|shall|should|may|can|will|has|have|takes|gives|needs|receives|pays|covers|follows|contains)\b"
+    r"(?:is|are|was|were|must|shall|should|may|can|will|has|have"
+    r"|takes|gives|needs|receives|pays|covers|follows|contains)\b"
 )
 _MAX_ANSWER_CHARS = 600
 
@@ -130,16 +136,14 @@ def _score(sentence: str, position: int) -> float:
         return 0.0
     score = 1.0
     score += 2.0 if _RULE_WORDS.search(sentence) else 0.0
-    score += 1.5 if re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand)\b", sentence, re.I) else 0.0
+    score += 1.5 if _NUMBER_WORDS.search(sentence) else 0.0
     score += 0.5 if position == 0 else 0.0
     return score
 
 
 def _key_sentence_pairs(chunk: Chunk, title: str, sentences: list[str], used: set[str]) -> list[QAPair]:
-    ranked = sorted(
-        ((score, position, sentence) for position, sentence in enumerate(sentences) if (score := _score(sentence, position)) > 0),
-        key=lambda item: (-item[0], item[1]),
-    )
+    scored = [(_score(sentence, position), position, sentence) for position, sentence in enumerate(sentences)]
+    ranked = sorted((item for item in scored if item[0] > 0), key=lambda item: (-item[0], item[1]))
     budget = max(1, min(3, sum(len(sentence.split()) for sentence in sentences) // 60))
     pairs = []
     for _score_value, _position, sentence in ranked:
@@ -167,7 +171,8 @@ class ExtractiveGenerator:
     name = "extractive"
 
     def generate(self, chunk: Chunk, title: str) -> list[QAPair]:
-        sentences = [sentence for unit in chunk.units if unit.kind == "paragraph" for sentence in split_sentences(unit.text)]
+        paragraphs = [unit.text for unit in chunk.units if unit.kind == "paragraph"]
+        sentences = [sentence for paragraph in paragraphs for sentence in split_sentences(paragraph)]
         pairs = _faq_pairs(sentences)
         pairs += _heading_pair(chunk, title, sentences or [chunk.text])
         pairs += _definition_pairs(chunk, sentences)

@@ -25,13 +25,16 @@ from alignd.training.pipeline import (
     TrainingProgress,
     clear_outputs,
 )
+from alignd.training.teacher import TeacherFailed
 
 log = get_logger(__name__)
 
 # Share of the progress fraction that each phase ends at.
 DATA_DONE = 0.10
 TRAINING_DONE = 0.95
-HYPERPARAMETER_ORDER = ("epochs", "max_steps", "learning_rate", "lora_r", "lora_alpha", "batch_size", "max_seq_length", "seed")
+HYPERPARAMETER_ORDER = (
+    "epochs", "max_steps", "learning_rate", "lora_r", "lora_alpha", "batch_size", "max_seq_length", "seed"
+)
 
 
 @dataclass
@@ -58,9 +61,17 @@ def _progress(fraction: float, phase: str, step: int = 0, total: int = 0, **valu
     )
 
 
-def prepare_data(settings: Settings, spec: AlignmentSpec, tokenizer, device: str, context_length: int,  # type: ignore[no-untyped-def]
-                 report: ProgressCallback, should_stop: StopCheck) -> PreparedData:
+def prepare_data(  # type: ignore[no-untyped-def]
+    settings: Settings,
+    spec: AlignmentSpec,
+    tokenizer,
+    device: str,
+    context_length: int,
+    report: ProgressCallback,
+    should_stop: StopCheck,
+) -> PreparedData:
     """Chunk every document, generate pairs and raw texts, split off validation and write the JSONL files."""
+
     def count_tokens(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -73,27 +84,38 @@ def prepare_data(settings: Settings, spec: AlignmentSpec, tokenizer, device: str
     seen_questions: set[str] = set()
     chunk_total = 0
     try:
-        for position, document in enumerate(spec.documents, start=1):
-            for chunk in chunk_document(document.id, document.text, count_tokens, budget):
+        for position, document in enumerate(spec.documents):
+            chunks = chunk_document(document.id, document.text, count_tokens, budget)
+            for chunk_position, chunk in enumerate(chunks, start=1):
                 if should_stop():
                     raise AlignmentStopped("Stopped while preparing the training data.")
                 pairs = generator.generate(chunk, document.filename)
                 examples += pair_examples(chunk, pairs, spec.exclude_questions, seen_questions)
                 examples.append(text_example(chunk, document.filename))
                 chunk_total += 1
-            report(_progress(DATA_DONE * position / len(spec.documents), "preparing_data"))
+                done = (position + chunk_position / len(chunks)) / len(spec.documents)
+                report(_progress(DATA_DONE * done, "preparing_data"))
     finally:
         generator.close()
     if not examples:
         raise EmptyDataset("The documents contain no text to train on.")
+    if generator.name == "teacher" and not any(example.kind == "pair" for example in examples):
+        raise TeacherFailed(
+            f"The teacher model returned no usable question-answer pairs for any of {chunk_total} chunks. "
+            "Check that it follows JSON instructions, or use the 'extractive' generator."
+        )
 
     train, validation, held_out = split_validation(examples, hyperparameters["seed"])
     dataset_path = write_dataset(spec.output_dir, examples)
     log.info("training.data_ready", examples=len(examples), chunks=chunk_total, validation=len(validation))
-    return PreparedData(examples, train, validation, held_out, chunk_total, document_tokens, hyperparameters, dataset_path)
+    return PreparedData(
+        examples, train, validation, held_out, chunk_total, document_tokens, hyperparameters, dataset_path
+    )
 
 
-def _dataset_stats(data: PreparedData, documents: int, train_set: PackedDataset, eval_set: PackedDataset) -> dict[str, Any]:
+def _dataset_stats(
+    data: PreparedData, documents: int, train_set: PackedDataset, eval_set: PackedDataset
+) -> dict[str, Any]:
     pairs = [example for example in data.examples if example.kind == "pair"]
     return {
         "documents": documents,
@@ -123,7 +145,9 @@ def _save_adapter(model, tokenizer, output_dir: Path) -> Path:  # type: ignore[n
     return adapter_dir
 
 
-def run_phases(settings: Settings, spec: AlignmentSpec, report: ProgressCallback, should_stop: StopCheck) -> AlignmentResult:
+def run_phases(
+    settings: Settings, spec: AlignmentSpec, report: ProgressCallback, should_stop: StopCheck
+) -> AlignmentResult:
     from transformers import AutoTokenizer
 
     from alignd.training.trainer import StepProgress, load_lora_model, train_lora
@@ -140,8 +164,10 @@ def run_phases(settings: Settings, spec: AlignmentSpec, report: ProgressCallback
     data = prepare_data(settings, spec, tokenizer, device, info.context_length, report, should_stop)
     seed = data.hyperparameters["seed"]
     block_size = data.hyperparameters["max_seq_length"]
-    train_set = PackedDataset(pack([tokenize_example(tokenizer, example) for example in data.train], block_size, seed))
-    eval_set = PackedDataset(pack([tokenize_example(tokenizer, example) for example in data.validation], block_size, seed))
+    train_tokens = [tokenize_example(tokenizer, example) for example in data.train]
+    validation_tokens = [tokenize_example(tokenizer, example) for example in data.validation]
+    train_set = PackedDataset(pack(train_tokens, block_size, seed))
+    eval_set = PackedDataset(pack(validation_tokens, block_size, seed))
     hyperparameters = settle_max_steps(data.hyperparameters, spec.hyperparameters, len(train_set), device)
     hyperparameters = {key: hyperparameters[key] for key in HYPERPARAMETER_ORDER}
     log.info("training.hyperparameters", device=device, **hyperparameters)

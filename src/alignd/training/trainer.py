@@ -121,6 +121,7 @@ def load_lora_model(checkpoint_dir: Path, hp: dict[str, Any], device: str):  # t
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, set_seed
 
+    # NOTE: the CUDA branch (bf16 base weights, bf16 autocast) has not run on a GPU yet; tests cover CPU only.
     bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
     set_seed(hp["seed"])
     model = AutoModelForCausalLM.from_pretrained(checkpoint_dir, dtype=torch.bfloat16 if bf16 else torch.float32)
