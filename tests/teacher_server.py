@@ -1,6 +1,6 @@
 """A small OpenAI-compatible chat server on 127.0.0.1 that plays the teacher model in tests.
 
-It answers each passage with one pair whose answer is the passage's first sentence, wrapped
+It replies to each passage with one pair whose answer is the passage's first sentence, wrapped
 in a fenced JSON block as chat models often do. ``fail_first`` makes the first N requests
 answer 503, ``status`` makes every request answer that status, and ``content`` replaces the
 reply text.

@@ -152,3 +152,20 @@ def test_model_id_is_lower_snake(client: TestClient, auth: dict[str, str]) -> No
     body = create_project(client, auth, [document_id], name="  Ärzte & Häfen: 2024!  ")
     assert re.fullmatch(r"model_[0-9a-z_]+_alignment_[0-9a-z]{26}", body["model_id"]), body["model_id"]
     wait_project(client, auth, body["id"])
+
+
+def test_create_teacher_without_endpoint_is_400(client: TestClient, auth: dict[str, str]) -> None:
+    document_id = upload_document(client, auth)
+    response = client.post("/api/v3/alignment-project/create", headers=auth, json={
+        "name": "x", "base_model": "tiny-random-llama", "document_ids": [document_id], "data_generator": "teacher"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "teacher_not_configured"
+
+
+def test_create_sequence_longer_than_context_is_400(client: TestClient, auth: dict[str, str]) -> None:
+    document_id = upload_document(client, auth)
+    response = client.post("/api/v3/alignment-project/create", headers=auth, json={
+        "name": "x", "base_model": "tiny-random-llama", "document_ids": [document_id],
+        "hyperparameters": {"max_seq_length": 8192}})
+    assert response.status_code == 400
+    assert "8192" in response.json()["detail"]

@@ -18,6 +18,8 @@ from alignd.documents.storage import read_text
 from alignd.errors import BadRequest, NotFound
 from alignd.ids import aligned_model_id, new_id
 from alignd.jobs.models import JobKind
+from alignd.training.defaults import check_for_model
+from alignd.training.generators import check_generator
 from alignd.jobs.service import enqueue
 from alignd.logging import get_logger
 
@@ -70,9 +72,11 @@ def create_project(session: Session, settings: Settings, user: User, body: Creat
             documents.append(document)
     if body.benchmark_id is not None:
         _check_benchmark(session, user, body.benchmark_id)
+    check_generator(settings, body.data_generator)
+    hyperparameters = body.hyperparameters.model_dump(exclude_none=True) if body.hyperparameters else {}
+    check_for_model(hyperparameters, base.context_length)
 
     project_id = new_id("alignment")
-    hyperparameters = body.hyperparameters.model_dump(exclude_none=True) if body.hyperparameters else {}
     project = AlignmentProject(
         id=project_id,
         user_id=user.id,
