@@ -173,3 +173,10 @@ def test_openai_full_queue_raises_503(running_one_at_a_time: RunningServer) -> N
         open_stream.close()
     assert caught.value.status_code == 503
     assert caught.value.response.headers["Retry-After"] == "1"
+
+
+def test_openai_retrieve_model(running: RunningServer) -> None:
+    model = running.client.models.retrieve("tiny-random-llama")
+    assert model.id == "tiny-random-llama"
+    with pytest.raises(openai.NotFoundError):
+        running.client.models.retrieve("no-such-model")

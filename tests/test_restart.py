@@ -93,3 +93,27 @@ def test_interrupted_delete_is_finished_on_next_start(server_env: dict[str, str]
         assert response.status_code == 404
     finally:
         server.stop()
+
+
+def test_stopped_server_stops_its_jobs_first(server_env: dict[str, str], tmp_path: Path) -> None:
+    key = create_key(server_env, "stop@example.com")
+    headers = {"Authorization": f"Bearer {key}"}
+    server = ServerProcess(server_env, tmp_path / "server.log")
+    server.start()
+    try:
+        project_id = _start_training(server.base_url, headers, max_steps=20000)
+        _wait(lambda: httpx.get(f"{server.base_url}/api/v3/alignment-project/{project_id}", headers=headers).json(),
+              lambda body: body["training"].get("phase") == "training")
+        server.terminate()
+
+        project_dir = Path(server_env["ALIGND_HOME"]) / "artifacts" / "projects" / project_id
+        snapshot = sorted((p, p.stat().st_mtime) for p in project_dir.rglob("*"))
+        time.sleep(3)
+        assert sorted((p, p.stat().st_mtime) for p in project_dir.rglob("*")) == snapshot
+
+        server.start()
+        project = httpx.get(f"{server.base_url}/api/v3/alignment-project/{project_id}", headers=headers).json()
+        assert project["status"] == "FAILED"
+        assert project["error"].startswith("Interrupted")
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from alignd import __version__
+from alignd.api.access_log import AccessLogMiddleware
 from alignd.api.errors import install_error_handlers
 from alignd.api.routes import include_routes
 from alignd.config import Settings, get_settings
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="alignd", version=__version__, lifespan=lifespan)
     app.state.ready = False
     install_error_handlers(app)
+    app.add_middleware(AccessLogMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

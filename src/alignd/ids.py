@@ -1,6 +1,7 @@
 """Prefixed ULID identifiers (``doc_01J...``) and the aligned model id rule."""
 
 import re
+import unicodedata
 
 from ulid import ULID
 
@@ -11,5 +12,8 @@ def new_id(prefix: str) -> str:
 
 def aligned_model_id(project_name: str, alignment_id: str) -> str:
     """Build ``model_<name as lower-case snake>_<alignment id in lower case>``."""
-    snake = re.sub(r"[^0-9a-zA-Z]+", "_", project_name).strip("_").lower() or "unnamed"
+    # Accents are dropped ("Ärzte" -> "arzte"); other letters, such as CJK, are kept.
+    decomposed = unicodedata.normalize("NFKD", project_name)
+    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
+    snake = re.sub(r"[\W_]+", "_", without_marks.lower()).strip("_") or "unnamed"
     return f"model_{snake}_{alignment_id.lower()}"

@@ -43,10 +43,15 @@ def delete_project(settings: Settings, user: User, project_id: str) -> None:
 
 
 def _raise_guard_error(project_id: str, model_id: str, model_status: str) -> None:
-    if model_status in (ModelStatus.DEPLOYED, ModelStatus.DEPLOYING):
+    if model_status == ModelStatus.DEPLOYING:
         raise AlignmentDeployed(
-            f"Alignment project '{project_id}' cannot be deleted while its model '{model_id}' is "
-            f"{model_status}. Undeploy the model first, then delete the project."
+            f"Alignment project '{project_id}' cannot be deleted while its model '{model_id}' is DEPLOYING. "
+            "Wait for the deploy to finish, undeploy the model, then delete the project."
+        )
+    if model_status == ModelStatus.DEPLOYED:
+        raise AlignmentDeployed(
+            f"Alignment project '{project_id}' cannot be deleted while its model '{model_id}' is DEPLOYED. "
+            "Undeploy the model first, then delete the project."
         )
     raise UndeployInProgress(
         f"Alignment project '{project_id}' cannot be deleted while its model '{model_id}' is being "

@@ -9,6 +9,9 @@ from alignd.training.hyperparameters import Hyperparameters
 
 
 class CreateProjectRequest(BaseModel):
+    # A misspelled field would otherwise be dropped and the project would train with defaults.
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=200)
     base_model: str = Field(min_length=1, max_length=200)
     document_ids: list[str] = Field(min_length=1, max_length=1000)

@@ -174,8 +174,15 @@ def _run_phases(settings: Settings, work: _AlignmentJob) -> None:
         _update(settings, project_id, status=ProjectStatus.EVALUATING, progress=train_end)
         _evaluate(settings, project_id, "after")
 
-    _update(settings, project_id, status=ProjectStatus.READY, progress=100.0, completed_at=utcnow(),
-            estimated_completion=None)
+    with session_scope(settings) as session:
+        project = ProjectRepository(session).get_visible(project_id)
+        if project is None:
+            raise ProjectGone(project_id)
+        project.training_state = {**(project.training_state or {}), "phase": "done"}
+        project.status = ProjectStatus.READY
+        project.progress = 100.0
+        project.completed_at = utcnow()
+        project.estimated_completion = None
     log.info("alignment.ready", alignment_id=project_id, job_id=work.job_id)
 
 

@@ -32,7 +32,11 @@ def list_keys() -> None:
     """List API keys (ids and prefixes, never the keys)."""
     with open_database() as session:
         rows = AuthRepository(session).list_keys()
-    table = Table("id", "user", "name", "prefix", "created", "revoked")
+    table = Table()
+    # Ids must stay whole, even in a narrow or piped terminal, so they can be passed to revoke.
+    table.add_column("id", no_wrap=True, min_width=30)
+    for column in ("user", "name", "prefix", "created", "revoked"):
+        table.add_column(column, overflow="fold")
     for key, user in rows:
         table.add_row(
             key.id, user.email, key.name, key.prefix + "…", key.created_at.isoformat(),

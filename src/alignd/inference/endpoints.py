@@ -22,6 +22,7 @@ from alignd.inference.schemas import (
     ChatCompletion,
     ChatCompletionRequest,
     CompletionRequest,
+    ModelCard,
     ModelList,
     TextChoice,
     TextCompletion,
@@ -144,6 +145,14 @@ def create_completion(
 @openai_router.get("/models", response_model=ModelList)
 def list_models(user: CurrentUser, session: DbSession, runtime: RuntimeDep) -> ModelList:
     return service.list_models(session, runtime.settings, user)
+
+
+@openai_router.get("/models/{model_id}", response_model=ModelCard)
+def retrieve_model(model_id: str, user: CurrentUser, session: DbSession, runtime: RuntimeDep) -> ModelCard:
+    for card in service.list_models(session, runtime.settings, user).data:
+        if card.id == model_id:
+            return card
+    raise service.model_not_found(model_id)
 
 
 def _conversation_id(served: ServedModel, session_id: str | None) -> str | None:

@@ -31,6 +31,7 @@ class EmbeddedJobBackend:
         self.settings = settings
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        self._shutdown = threading.Event()
 
     def start(self) -> None:
         for index in range(self.settings.max_concurrent_jobs):
@@ -49,13 +50,17 @@ class EmbeddedJobBackend:
     def _work(self) -> None:
         while True:
             job_id = self._queue.get()
-            if job_id is None:
+            if job_id is None or self._shutdown.is_set():
                 return
             try:
-                supervise_job(self.settings, job_id)
+                supervise_job(self.settings, job_id, self._shutdown)
             except Exception:  # noqa: BLE001 - one broken job must not stop the runner
                 log.exception("job.supervisor_error", job_id=job_id)
 
     def shutdown(self) -> None:
+        """Stop running jobs (they fail as interrupted) and end the worker threads."""
+        self._shutdown.set()
         for _ in self._threads:
             self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)

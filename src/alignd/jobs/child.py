@@ -28,11 +28,25 @@ def _exit_when_orphaned(supervisor_pid: int) -> None:
             pass
 
 
+def _quiet_libraries() -> None:
+    """Keep progress bars and library deprecation warnings out of the service log."""
+    import warnings
+
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    disable_progress_bars()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
 def run_job_in_child(settings_json: str, job_id: str, kind: str, supervisor_pid: int) -> None:
     """Run the job body; record SUCCEEDED or FAILED on the job. Killing this process is a valid stop."""
     threading.Thread(target=_exit_when_orphaned, args=(supervisor_pid,), daemon=True).start()
     settings = Settings.model_validate_json(settings_json)
     configure_logging(settings.log_level, settings.log_json)
+    _quiet_libraries()
     # Connections inherited through fork must not be shared with the parent.
     dispose_engines()
     log.info("job.child_started", job_id=job_id, kind=kind, pid=os.getpid())

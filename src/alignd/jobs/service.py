@@ -13,7 +13,7 @@ from alignd.ids import new_id
 from alignd.jobs.backend import JobBackend
 from alignd.jobs.models import TERMINAL_JOB_STATUSES, Job, JobStatus
 from alignd.jobs.repository import JobRepository
-from alignd.jobs.supervisor import fail_job
+from alignd.jobs.supervisor import INTERRUPTED_ERROR, fail_job
 from alignd.logging import get_logger
 from alignd.timeutil import utcnow
 
@@ -94,6 +94,5 @@ def recover_interrupted_jobs(settings: Settings) -> None:
     with session_scope(settings) as session:
         orphans = [(job.id, job.kind, job.target_id) for job in JobRepository(session).list_by_status(JobStatus.RUNNING)]
     for job_id, kind, target_id in orphans:
-        error = "Interrupted: alignd stopped while this job ran. Start it again to retry."
-        if fail_job(settings, job_id, kind, target_id, error):
+        if fail_job(settings, job_id, kind, target_id, INTERRUPTED_ERROR):
             log.warning("job.recovered_as_failed", job_id=job_id, kind=kind, target_id=target_id)

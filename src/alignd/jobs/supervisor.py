@@ -7,6 +7,7 @@ the same wherever it runs.
 import multiprocessing
 import os
 import socket
+import threading
 import time
 from multiprocessing.context import BaseContext
 
@@ -81,8 +82,15 @@ def fail_job(settings: Settings, job_id: str, kind: str, target_id: str, error: 
     return True
 
 
-def supervise_job(settings: Settings, job_id: str) -> str:
-    """Claim and run a queued job to its end; return its final status."""
+INTERRUPTED_ERROR = "Interrupted: alignd stopped while this job ran. Create it again to retry."
+
+
+def supervise_job(settings: Settings, job_id: str, shutdown: threading.Event | None = None) -> str:
+    """Claim and run a queued job to its end; return its final status.
+
+    When ``shutdown`` is set, the job child is stopped and the job fails as interrupted, so a
+    stopping service leaves no job running behind it.
+    """
     start_process_server()
     with session_scope(settings) as session:
         repo = JobRepository(session)
@@ -104,6 +112,11 @@ def supervise_job(settings: Settings, job_id: str) -> str:
     next_heartbeat = 0.0
     while process.is_alive():
         process.join(0.25)
+        if shutdown is not None and shutdown.is_set():
+            _terminate(process)
+            fail_job(settings, job_id, kind, target_id, INTERRUPTED_ERROR)
+            log.warning("job.interrupted_by_shutdown", job_id=job_id, kind=kind, target_id=target_id)
+            return JobStatus.FAILED
         now = time.monotonic()
         if now < next_heartbeat:
             continue
