@@ -121,6 +121,13 @@ def test_extractive_pattern_questions(count_tokens) -> None:  # type: ignore[no-
     assert questions['What is the rule on receipts in the section "Expenses"?'].source == "key_sentence"
 
 
+def test_extractive_question_not_definition(count_tokens) -> None:  # type: ignore[no-untyped-def]
+    chunk = chunk_document("doc_1", "How much is the berth fee? The fee is 2 euros per meter.", count_tokens, 200)[0]
+    questions = {pair.question: pair for pair in ExtractiveGenerator().generate(chunk, "harbor.md")}
+    assert questions["How much is the berth fee?"].source == "faq"
+    assert 'What is meant by "how much"?' not in questions
+
+
 def test_teacher_generator_pairs(settings: Settings, count_tokens) -> None:  # type: ignore[no-untyped-def]
     chunk = chunk_document("doc_1", POLICY, count_tokens, 200)[1]
     with run_teacher() as (url, log):

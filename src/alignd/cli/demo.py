@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from alignd.demo.runner import DEFAULT_BASE_MODEL, run_demo
+from alignd.demo.runner import DEFAULT_BASE_MODEL, DEMO_HYPERPARAMETERS, DEMO_MAX_STEPS, run_demo
 
 
 def demo(
@@ -13,7 +13,11 @@ def demo(
         exists=True, dir_okay=False, readable=True,
     ),
     base_model: str = typer.Option(DEFAULT_BASE_MODEL, "--base-model", help="Catalog name of the base model."),
-    max_steps: int = typer.Option(40, "--max-steps", min=1, help="Training steps (optimizer updates)."),
+    max_steps: int = typer.Option(
+        DEMO_MAX_STEPS, "--max-steps", min=1,
+        help=f"Training steps (optimizer updates), each on {DEMO_HYPERPARAMETERS['batch_size']} blocks of "
+        f"{DEMO_HYPERPARAMETERS['max_seq_length']} tokens.",
+    ),
     questions: int = typer.Option(3, "--questions", min=1, max=20, help="Questions asked to both models."),
     benchmark: Path | None = typer.Option(
         None, "--benchmark", exists=True, dir_okay=False,

@@ -93,6 +93,9 @@ def _definition_pairs(chunk: Chunk, sentences: list[str]) -> list[QAPair]:
     pairs = []
     clauses = [unit.text for unit in chunk.units if unit.kind == "clause"]
     for sentence in sentences + clauses:
+        # A question in the text ("How much is the fee?") is no definition; the FAQ pattern takes it.
+        if sentence.endswith("?"):
+            continue
         is_clause = sentence in clauses
         text = CLAUSE_START.sub("", sentence, count=1) if CLAUSE_START.match(sentence) else sentence
         glossary = _GLOSSARY.match(text) if is_clause else None
