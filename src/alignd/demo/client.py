@@ -35,6 +35,11 @@ class DemoClient:
             document_ids.append(status["document_id"])
         return document_ids
 
+    def base_model(self, name: str) -> dict[str, Any] | None:
+        """Return the catalog entry whose id or alias is ``name``, or None when there is none."""
+        models = self._check(self.http.get("/api/v3/models"))["models"]
+        return next((model for model in models if name == model["id"] or name in model["aliases"]), None)
+
     def create_project(self, name: str, base_model: str, document_ids: list[str],
                        hyperparameters: dict[str, Any], benchmark_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "base_model": base_model, "document_ids": document_ids,

@@ -34,6 +34,19 @@ def progress_detail(project: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def training_summary(project: dict[str, Any]) -> str | None:
+    """Return one line with the training steps, tokens and speed, or None when the metrics lack them."""
+    metrics = project.get("performance_metrics") or {}
+    seconds, tokens = metrics.get("train_seconds"), metrics.get("train_tokens")
+    if not seconds or not tokens:
+        return None
+    return (
+        f"Trained {metrics.get('train_steps', '?')} steps on {tokens:,} tokens in {seconds:.0f} s "
+        f"({tokens / seconds:.0f} tokens/s); validation loss {metrics.get('eval_loss_before', 0):.2f} "
+        f"-> {metrics.get('eval_loss_after', 0):.2f}"
+    )
+
+
 def answers_table(rows: list[tuple[str, str, str, str]]) -> Table:
     table = Table(title="Base model vs aligned model", show_lines=True, expand=True)
     table.add_column("Question", ratio=2)

@@ -1,4 +1,8 @@
-"""The demo's choice of questions from a project's training pairs."""
+"""The demo command: its choice of questions, and a whole run on the tiny random model."""
+
+import os
+import subprocess
+import sys
 
 from alignd.demo.questions import pick_questions
 
@@ -46,3 +50,17 @@ def test_pick_questions_skips_text_examples() -> None:
 def test_pick_questions_keeps_reference_answer() -> None:
     picked = pick_questions(EXAMPLES, 1)
     assert picked[0].reference == "The speed limit is 5 knots."
+
+
+def test_demo_command_runs_lifecycle(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "ALIGND_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("ALIGND_LOG_LEVEL", None)
+    command = [sys.executable, "-m", "alignd.cli.main", "demo", "--base-model", "tiny-random-llama",
+               "--max-steps", "2", "--questions", "2"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "Base model vs aligned model" in result.stdout
+    assert "What is the speed limit in the Port of Vellmar?" in result.stderr
+    assert "Done: the project, its model and the uploaded documents are deleted." in result.stderr
+    assert "http.request" not in result.stderr
+    assert "it/s]" not in result.stderr
