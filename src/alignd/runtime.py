@@ -1,4 +1,4 @@
-"""What a running alignd process holds: settings, database, job backend and serving engine."""
+"""State of a running alignd process: settings, database, job backend and serving engine."""
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING

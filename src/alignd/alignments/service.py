@@ -10,7 +10,8 @@ from alignd.alignments.models import AlignmentProject, ModelStatus, ProjectStatu
 from alignd.alignments.repository import ProjectRepository
 from alignd.alignments.schemas import CreateProjectRequest, ProjectOut
 from alignd.auth.models import User
-from alignd.benchmarks.models import Benchmark, BenchmarkStatus
+from alignd.benchmarks.models import BenchmarkStatus
+from alignd.benchmarks.repository import BenchmarkRepository
 from alignd.catalog.service import resolve_base_model
 from alignd.config import Settings
 from alignd.documents.repository import DocumentRepository
@@ -41,8 +42,8 @@ class BenchmarkNotFound(NotFound):
 
 
 def _check_benchmark(session: Session, user: User, benchmark_id: str) -> None:
-    benchmark = session.get(Benchmark, benchmark_id)
-    if benchmark is None or benchmark.user_id != user.id:
+    benchmark = BenchmarkRepository(session).get_for_user(user.id, benchmark_id)
+    if benchmark is None:
         raise BenchmarkNotFound(f"Benchmark '{benchmark_id}' not found.")
     if benchmark.status != BenchmarkStatus.READY:
         raise BadRequest(

@@ -32,7 +32,7 @@ class ProjectGone(Exception):
 
 @dataclass(frozen=True)
 class _AlignmentJob:
-    """What the job body reads from the project once, before any long work starts."""
+    """Project fields that the job body reads once, before any long work starts."""
 
     job_id: str
     project_id: str

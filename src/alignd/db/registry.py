@@ -1,4 +1,4 @@
-"""Import every models module so that Base.metadata knows all tables."""
+"""Import every models module so that Base.metadata contains all tables."""
 
 from alignd.alignments import models as alignments_models  # noqa: F401
 from alignd.auth import models as auth_models  # noqa: F401

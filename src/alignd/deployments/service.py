@@ -44,7 +44,7 @@ def get_aligned_model(session: Session, user: User, model_id: str) -> AlignmentP
     return project
 
 
-def _refuse_deploy(project: AlignmentProject) -> None:
+def _raise_unless_deployable(project: AlignmentProject) -> None:
     if project.model_status in (ModelStatus.DEPLOYED, ModelStatus.DEPLOYING):
         raise BadRequest(f"Model '{project.model_id}' is already {project.model_status}.", code="model_already_deployed")
     if project.model_status == ModelStatus.UNDEPLOYING:
@@ -64,12 +64,12 @@ def deploy(runtime: Runtime, user: User, model_id: str) -> str:
     settings = runtime.settings
     with session_scope(settings) as session:
         project = get_aligned_model(session, user, model_id)
-        _refuse_deploy(project)
+        _raise_unless_deployable(project)
         repo = ProjectRepository(session)
         if not repo.move_model_status(project.id, ModelStatus.UNDEPLOYED, ModelStatus.DEPLOYING):
             session.expire_all()
             current = get_aligned_model(session, user, model_id)
-            _refuse_deploy(current)
+            _raise_unless_deployable(current)
             raise BadRequest(f"Model '{model_id}' changed state; try again.", code="model_state_changed")
         task = ModelTask(id=new_id("deploy"), project_id=project.id, model_id=model_id, kind=DEPLOY,
                          status="PENDING", start_time=utcnow())
@@ -131,10 +131,10 @@ def undeploy(runtime: Runtime, user: User, model_id: str) -> str:
     settings = runtime.settings
     with session_scope(settings) as session:
         project = get_aligned_model(session, user, model_id)
-        _refuse_undeploy(project)
+        _raise_unless_undeployable(project)
         if not ProjectRepository(session).move_model_status(project.id, ModelStatus.DEPLOYED, ModelStatus.UNDEPLOYING):
             session.expire_all()
-            _refuse_undeploy(get_aligned_model(session, user, model_id))
+            _raise_unless_undeployable(get_aligned_model(session, user, model_id))
             raise BadRequest(f"Model '{model_id}' changed state; try again.", code="model_state_changed")
         task = ModelTask(id=new_id("undeploy"), project_id=project.id, model_id=model_id, kind=UNDEPLOY,
                          status="PENDING", start_time=utcnow())
@@ -163,7 +163,7 @@ def undeploy(runtime: Runtime, user: User, model_id: str) -> str:
     return task_id
 
 
-def _refuse_undeploy(project: AlignmentProject) -> None:
+def _raise_unless_undeployable(project: AlignmentProject) -> None:
     if project.model_status == ModelStatus.UNDEPLOYED:
         raise BadRequest(f"Model '{project.model_id}' is not deployed.", code="model_not_deployed")
     if project.model_status == ModelStatus.DEPLOYING:

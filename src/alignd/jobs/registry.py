@@ -1,4 +1,4 @@
-"""Which function runs each kind of job, and which one records its failure on the target."""
+"""Registry of job kinds: the function that runs each kind and the hook that records its failure."""
 
 import importlib
 from collections.abc import Callable

@@ -80,7 +80,7 @@ def stop_jobs_for_target(settings: Settings, target_id: str) -> None:
 
 
 def recover_interrupted_jobs(settings: Settings) -> None:
-    """Fail jobs that a crash or kill left RUNNING, with an error that says so.
+    """Fail jobs that a crash or kill left RUNNING, with an error that names the interruption.
 
     The embedded backend runs jobs only inside this process, so at its start every RUNNING
     job is an orphan. With Celery only jobs whose heartbeat went stale are.
